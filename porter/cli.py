@@ -1,0 +1,94 @@
+"""`porter` command line: parse arguments, call porter.api, print. Exit codes (DESIGN.md):
+0 success; 1 parity failure (check); 2 unusable input or a stage that could not run; 3 `convert --strict`
+with something left unconverted."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+EXIT_OK, EXIT_PARITY, EXIT_INPUT, EXIT_STRICT = 0, 1, 2, 3
+
+
+def _convert(args) -> int:
+    from porter.convert.paths import InputError, convert_path, write_report
+
+    try:
+        report = convert_path(args.src, args.output, force=args.force)
+    except InputError as e:
+        print(f"porter: error: {e}", file=sys.stderr)
+        return EXIT_INPUT
+    if report.code is not None:
+        sys.stdout.write(report.code)
+    stream = sys.stderr if report.code is not None else sys.stdout
+    if report.out:
+        print(f"wrote {report.out}", file=stream)
+    for line in report.summary_lines():
+        print(line, file=stream)
+    if args.report:
+        write_report(report, args.report)
+        print(f"report: {args.report}", file=stream)
+    if report.errors:
+        return EXIT_INPUT
+    if args.strict and report.unconverted:
+        return EXIT_STRICT
+    return EXIT_OK
+
+
+def _mappings(args) -> int:
+    from porter.mappings import MappingError, default_table, missing_targets
+
+    try:
+        table = default_table()
+    except MappingError as e:
+        print(f"porter: error: {e}", file=sys.stderr)
+        return EXIT_INPUT
+    counts = table.counts_by_namespace()
+    if args.json:
+        print(json.dumps({k: {"mapped": m, "unsupported": u} for k, (m, u) in counts.items()}, indent=2))
+    else:
+        print(f"{'table':<32} {'mapped':>7} {'documented unsupported':>23}")
+        for name, (m, u) in counts.items():
+            print(f"{name:<32} {m:>7} {u:>23}")
+        print(f"{'total':<32} {sum(m for m, _ in counts.values()):>7} {sum(u for _, u in counts.values()):>23}")
+    if args.check:
+        missing = missing_targets(table)
+        for m in missing:
+            print(f"missing in installed paddle: {m}", file=sys.stderr)
+        return EXIT_INPUT if missing else EXIT_OK
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from porter import __version__
+
+    p = argparse.ArgumentParser(prog="porter", description="Port PyTorch models to PaddlePaddle and prove the port is faithful.")
+    p.add_argument("--version", action="version", version=f"porter {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    c = sub.add_parser("convert", help="convert a .py file or a package directory to paddle source")
+    c.add_argument("src", help="a .py file or a package directory (never modified)")
+    c.add_argument("-o", "--output", help="output file or folder (a file without -o prints to stdout; a folder defaults to SRC_paddle)")
+    c.add_argument("--report", help="write the JSON report here")
+    c.add_argument("--strict", action="store_true", help="exit 3 when anything was left unconverted")
+    c.add_argument("--force", action="store_true", help="overwrite existing output")
+    c.set_defaults(func=_convert)
+
+    m = sub.add_parser("mappings", help="list mapping-table coverage by namespace")
+    m.add_argument("--json", action="store_true")
+    m.add_argument("--check", action="store_true", help="also check every target exists in the installed paddle")
+    m.set_defaults(func=_mappings)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        print("porter: interrupted; no partial file was written", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,370 @@
+"""The conversion engine: one generic, table-driven rewrite of a torch source file into paddle.
+
+Passes over one libcst tree (lossless: comments, blank lines and layout survive):
+1. `Analyzer` collects torch bindings (names.Bindings) and the torch types of simple variables
+   (`opt = optim.SGD(...)` makes `opt.zero_grad()` an optimizer method, not a tensor method).
+2. `Rewriter` rewrites every torch reference and call through its mapping row (the generic transform:
+   rename, positional→keyword where orders differ, drop, value transforms, explicit defaults; a `rule`
+   only where a row cannot say it). What it cannot convert it leaves as written, marks with a
+   `# porter:` comment line above the statement and reports.
+3. `porter.convert.imports` rewrites the import statements in one place.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from porter.convert import imports
+from porter.convert.names import Bindings, dotted
+from porter.convert.rules import RULES, Unsupported
+from porter.convert.transforms import TRANSFORMS, TransformError, literal_expr
+from porter.mappings import Row, Table, default_table
+
+COMMENT_PREFIX = "# porter:"
+TENSOR = "torch.Tensor"
+MODULE = "torch.nn.Module"
+
+
+@dataclass(frozen=True)
+class Unconverted:
+    line: int
+    api: str
+    reason: str
+
+    def to_json(self) -> dict:
+        return {"line": self.line, "api": self.api, "reason": self.reason}
+
+
+@dataclass
+class Conversion:
+    code: str
+    unconverted: list[Unconverted] = field(default_factory=list)
+    found: int = 0          # torch API uses found
+    converted: int = 0      # of which converted
+
+    @property
+    def changed(self) -> bool:
+        return self.found > 0
+
+
+class Analyzer(cst.CSTVisitor):
+    def __init__(self, table: Table):
+        self.bindings = Bindings(table)
+        self.assigns: list[tuple[str, cst.BaseExpression]] = []
+        self.module_classes: set[str] = set()   # classes in this file deriving from torch modules
+        self._bases: list[tuple[str, list[cst.BaseExpression]]] = []
+
+    def visit_Import(self, node: cst.Import) -> bool:
+        self.bindings.add_import(node)
+        return False
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
+        self.bindings.add_import_from(node)
+        return False
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        if len(node.targets) == 1 and isinstance(node.value, cst.Call):
+            target = dotted(node.targets[0].target)
+            if target:
+                self.assigns.append((target, node.value.func))
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self._bases.append((node.name.value, [b.value for b in node.bases]))
+
+    def instance_types(self) -> dict[str, str]:
+        """variable -> torch type of its value, for method-row lookup."""
+        b, table = self.bindings, self.bindings.table
+        for name, bases in self._bases:
+            if any((q := b.resolve(e)) and q.startswith("torch.nn.") for e in bases) or \
+                    any(dotted(e) in self.module_classes for e in bases):
+                self.module_classes.add(name)
+        out: dict[str, str] = {}
+        for target, func in self.assigns:
+            q = b.resolve(func)
+            row = table.lookup(q) if q else None
+            if row is not None and row.instance:
+                out[target] = row.instance
+            elif q and q.startswith("torch.nn.") and row is not None:
+                out[target] = MODULE
+            elif dotted(func) in self.module_classes:
+                out[target] = MODULE
+        return out
+
+
+@dataclass
+class CallPlan:
+    """The generic transform's result for one call: new args, or the reason it cannot convert."""
+    args: list[cst.Arg] | None
+    reason: str | None = None
+
+
+def convert_args(row: Row, args: list[cst.Arg]) -> CallPlan:
+    """Apply a row's argument fields to a call's arguments (see porter.mappings for the fields)."""
+    if row.args is None:
+        return CallPlan(list(args))
+    sig = [a for a in row.args if a != "*"]
+    positional_ok = row.args.index("*") if "*" in row.args else len(sig)
+    ppos = row.paddle_positional()
+    out: list[cst.Arg] = []
+    seen: set[str] = set()
+    keep_positional = True
+    splat = False
+    n_pos_out = 0
+    for i, arg in enumerate(args):
+        if arg.star:                       # *a / **kw: mapped positions stop here; kept as written
+            splat = splat or arg.star == "*"
+            keep_positional = keep_positional and arg.star == "*"
+            out.append(arg)
+            continue
+        if arg.keyword is None:
+            if splat or i >= positional_ok:
+                return CallPlan(None, f"positional argument {i + 1} cannot be matched to the signature")
+            name = sig[i]
+        else:
+            name = arg.keyword.value
+            if name not in sig:
+                return CallPlan(None, f"argument '{name}' is not in the torch signature known to porter")
+        seen.add(name)
+        new = _convert_one(row, name, arg.value)
+        if isinstance(new, str):
+            return CallPlan(None, new)
+        if (arg.keyword is None and keep_positional and len(new) == 1
+                and n_pos_out < len(ppos) and ppos[n_pos_out] == new[0][0]):
+            out.append(arg.with_changes(value=new[0][1]))
+            n_pos_out += 1
+            continue
+        if new:
+            keep_positional = False
+        out.extend(_keyword(arg, new_name, value) for new_name, value in new)
+    for name, value in row.defaults.items():
+        if name not in seen:
+            new = _convert_one(row, name, literal_expr(value))
+            if not isinstance(new, str):
+                out.extend(_keyword(cst.Arg(value=v), k, v) for k, v in new)
+    written = {a.keyword.value for a in out if a.keyword is not None}
+    out.extend(_keyword(cst.Arg(value=literal_expr(v)), k, literal_expr(v))
+               for k, v in row.add.items() if k not in written)
+    return CallPlan(_fix_commas(out, args))
+
+
+def _convert_one(row: Row, name: str, value: cst.BaseExpression) -> list[tuple[str, cst.BaseExpression]] | str:
+    """The paddle (name, value) pairs for one torch argument ([] to drop it), or why it is unsupported."""
+    if name in row.unsupported:
+        return f"argument '{name}': {row.unsupported[name]}"
+    if name in row.drop:
+        return []
+    if name in row.transform:
+        try:
+            value = TRANSFORMS[row.transform[name]](value)
+        except TransformError as e:
+            return f"argument '{name}': {e}"
+        if isinstance(value, dict):
+            return list(value.items())
+    return [(row.rename.get(name, name), value)]
+
+
+def _keyword(arg: cst.Arg, name: str, value: cst.BaseExpression) -> cst.Arg:
+    equal = arg.equal if arg.keyword is not None else cst.AssignEqual(
+        whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace(""))
+    return arg.with_changes(keyword=cst.Name(name), equal=equal, value=value)
+
+
+def _fix_commas(out: list[cst.Arg], original: list[cst.Arg]) -> list[cst.Arg]:
+    if not out:
+        return out
+    last_comma = original[-1].comma if original else cst.MaybeSentinel.DEFAULT
+    fixed = []
+    for k, a in enumerate(out):
+        if k < len(out) - 1:
+            if a.comma is cst.MaybeSentinel.DEFAULT:
+                a = a.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+        else:
+            a = a.with_changes(comma=last_comma)
+        fixed.append(a)
+    return fixed
+
+
+class Rewriter(cst.CSTTransformer):
+    METADATA_DEPENDENCIES = (PositionProvider,)
+
+    def __init__(self, table: Table, bindings: Bindings, instances: dict[str, str], module_classes: set[str]):
+        super().__init__()
+        self.table = table
+        self.b = bindings
+        self.instances = instances
+        self.module_classes = module_classes
+        self.unconverted: list[Unconverted] = []
+        self.found = 0
+        self.needs_paddle = False
+        self.kept_torch: set[str] = set()           # torch bindings unconverted code still uses
+        self._skip: set[int] = set()                # Name nodes that are not references
+        self._call_funcs: set[int] = set()          # references that are the callee of a Call
+        self._marks: list[list[str]] = []           # per open statement: comment lines to add
+        self._class_is_module: list[bool] = []
+
+    # -- helpers -------------------------------------------------------------------------------------
+    def line(self, node: cst.CSTNode) -> int:
+        return self.get_metadata(PositionProvider, node).start.line
+
+    def emit(self, target: str, like: cst.BaseExpression | None = None) -> cst.BaseExpression:
+        head = (dotted(like) or "").split(".")[0] if like is not None else None
+        expr, needs = self.b.emit(target, head)
+        self.needs_paddle |= needs
+        return expr
+
+    def unsupported(self, node: cst.CSTNode, api: str, reason: str) -> None:
+        self.unconverted.append(Unconverted(self.line(node), api, reason))
+        head = (dotted(node.func if isinstance(node, cst.Call) else node) or "").split(".")[0]
+        if head in self.b.torch:
+            self.kept_torch.add(head)
+        if self._marks:
+            self._marks[-1].append(f"{COMMENT_PREFIX} unsupported {api} ({reason})")
+
+    # -- statements carry the marks ------------------------------------------------------------------
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if isinstance(node, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+            self._marks.append([])
+        return super().on_visit(node)
+
+    def on_leave(self, original: cst.CSTNode, updated: cst.CSTNode):
+        result = super().on_leave(original, updated)
+        if isinstance(original, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+            marks = self._marks.pop()
+            if marks and isinstance(result, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+                indent = ""  # EmptyLine comments take the block's indentation automatically
+                lines = [cst.EmptyLine(indent=True, comment=cst.Comment(indent + m)) for m in dict.fromkeys(marks)]
+                result = result.with_changes(leading_lines=[*result.leading_lines, *lines])
+        return result
+
+    # -- names that are not references ---------------------------------------------------------------
+    def visit_Import(self, node) -> bool:
+        return False
+
+    def visit_ImportFrom(self, node) -> bool:
+        return False
+
+    def visit_Arg(self, node: cst.Arg) -> None:
+        if node.keyword is not None:
+            self._skip.add(id(node.keyword))
+
+    def visit_Param(self, node: cst.Param) -> None:
+        self._skip.add(id(node.name))
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._skip.add(id(node.name))
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self._skip.add(id(node.name))
+        self._class_is_module.append(node.name.value in self.module_classes)
+
+    def leave_ClassDef(self, original, updated):
+        self._class_is_module.pop()
+        return updated
+
+    # -- references ----------------------------------------------------------------------------------
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        self._skip.add(id(node.attr))
+        return self.b.resolve(node) is None     # a torch chain is rewritten whole, not piecewise
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if self.b.resolve(node.func) is not None:
+            self._call_funcs.add(id(node.func))
+
+    def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute) -> cst.BaseExpression:
+        return self._reference(original, updated)
+
+    def leave_Name(self, original: cst.Name, updated: cst.Name) -> cst.BaseExpression:
+        if id(original) in self._skip or original.value not in self.b.torch:
+            return updated
+        return self._reference(original, updated)
+
+    def _reference(self, original, updated) -> cst.BaseExpression:
+        q = self.b.resolve(original)
+        if q is None:
+            return updated
+        canon = self.table.aliases.get(q, q)
+        if canon in self.table.modules:
+            return self.emit(self.table.modules[canon], original)
+        row = self.table.rows.get(canon)
+        if id(original) in self._call_funcs:        # accounted for by leave_Call
+            return self.emit(row.paddle, original) if row is not None and row.paddle else updated
+        self.found += 1
+        if row is None or row.paddle is None:
+            self.unsupported(original, q, row.reason if row else "no mapping")
+            return updated
+        return self.emit(row.paddle, original)
+
+    # -- calls ---------------------------------------------------------------------------------------
+    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        q = self.b.resolve(original.func)
+        if q is not None:
+            canon = self.table.aliases.get(q, q)
+            if canon in self.table.modules:
+                return updated
+            row = self.table.rows.get(canon)
+            self.found += 1
+            if row is None or row.paddle is None:
+                self.unsupported(original, q, row.reason if row else "no mapping")
+                return updated.with_changes(func=original.func)
+            return self._apply(row, original, updated, q)
+        if isinstance(original.func, cst.Attribute):
+            return self._method_call(original, updated)
+        return updated
+
+    def _receiver_type(self, receiver: cst.BaseExpression) -> str:
+        d = dotted(receiver)
+        if d is not None:
+            if d in self.instances:
+                return self.instances[d]
+            if d == "self" and self._class_is_module and self._class_is_module[-1]:
+                return MODULE
+        return TENSOR
+
+    def _method_call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        func = original.func
+        owner = self._receiver_type(func.value)
+        row = self.table.method(func.attr.value, owner)
+        if row is None:
+            return updated
+        self.found += 1
+        api = row.torch
+        if row.paddle is None:
+            self.unsupported(original, api, row.reason or "no mapping")
+            return updated
+        new_name = row.paddle.rsplit(".", 1)[1]
+        if new_name != func.attr.value:
+            updated = updated.with_changes(func=updated.func.with_changes(attr=cst.Name(new_name)))
+        return self._apply(row, original, updated, api)
+
+    def _apply(self, row: Row, original: cst.Call, updated: cst.Call, api: str) -> cst.BaseExpression:
+        if row.rule:
+            result = RULES[row.rule](row, updated, self)
+        else:
+            plan = convert_args(row, list(updated.args))
+            result = Unsupported(plan.reason) if plan.args is None else updated.with_changes(args=plan.args)
+        if isinstance(result, Unsupported):
+            self.unsupported(original, api, result.reason)
+            return updated.with_changes(func=original.func) if not row.is_method else \
+                updated.with_changes(func=updated.func.with_changes(attr=original.func.attr))
+        return result
+
+
+def convert_module(module: cst.Module, table: Table | None = None) -> Conversion:
+    table = table or default_table()
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    analyzer = Analyzer(table)
+    wrapper.module.visit(analyzer)
+    analyzer.bindings.finish()
+    instances = analyzer.instance_types()
+    rewriter = Rewriter(table, analyzer.bindings, instances, analyzer.module_classes)
+    new = wrapper.visit(rewriter)
+    new = imports.rewrite(new, analyzer.bindings, rewriter.kept_torch, rewriter.needs_paddle)
+    unconverted = sorted(rewriter.unconverted, key=lambda u: u.line)
+    return Conversion(new.code, unconverted, rewriter.found, rewriter.found - len(unconverted))
+
+
+def convert_source(code: str, table: Table | None = None) -> Conversion:
+    """Convert torch source text to paddle source text. Raises libcst.ParserSyntaxError on bad input."""
+    return convert_module(cst.parse_module(code), table)

@@ -1,0 +1,197 @@
+"""Converting files and package directories: read, convert, mirror, write atomically, report.
+
+SRC is never written to. A directory is mirrored into OUT: `.py` files converted, everything else
+copied byte for byte. Bad input raises `InputError` with a one-line reason (the CLI exits 2); in a
+directory run a bad file is reported by name and skipped, the others are still converted.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import libcst as cst
+
+from porter.convert.engine import Conversion, Unconverted, convert_source
+from porter.fs import atomic_write
+
+SKIP_DIRS = {"__pycache__", ".git", ".hg", ".svn", ".mypy_cache", ".pytest_cache", ".tox", ".venv"}
+
+
+class InputError(ValueError):
+    """Unusable input; the message is one line naming the problem."""
+
+
+@dataclass
+class FileResult:
+    path: str                       # relative to SRC (the file name for a single file)
+    found: int = 0
+    converted: int = 0
+    unconverted: list[Unconverted] = field(default_factory=list)
+    error: str | None = None
+    copied: bool = False            # not Python: copied as is
+
+    def to_json(self) -> dict:
+        d = {"path": self.path, "found": self.found, "converted": self.converted,
+             "unconverted": [u.to_json() for u in self.unconverted]}
+        if self.error:
+            d["error"] = self.error
+        if self.copied:
+            d["copied"] = True
+        return d
+
+
+@dataclass
+class ConversionReport:
+    src: str
+    out: str | None
+    files: list[FileResult] = field(default_factory=list)
+    code: str | None = None         # single file converted without OUT: the converted text
+
+    @property
+    def python_files(self) -> list[FileResult]:
+        return [f for f in self.files if not f.copied]
+
+    @property
+    def found(self) -> int:
+        return sum(f.found for f in self.files)
+
+    @property
+    def converted(self) -> int:
+        return sum(f.converted for f in self.files)
+
+    @property
+    def unconverted(self) -> list[tuple[str, Unconverted]]:
+        return [(f.path, u) for f in self.files for u in f.unconverted]
+
+    @property
+    def errors(self) -> list[FileResult]:
+        return [f for f in self.files if f.error]
+
+    def to_json(self) -> dict:
+        return {
+            "schema": "porter.convert/1",
+            "src": self.src, "out": self.out,
+            "summary": {"files": len(self.python_files), "copied": len(self.files) - len(self.python_files),
+                        "found": self.found, "converted": self.converted,
+                        "unconverted": len(self.unconverted), "errors": len(self.errors)},
+            "unconverted": [{"file": p, **u.to_json()} for p, u in self.unconverted],
+            "files": [f.to_json() for f in self.files],
+        }
+
+    def summary_lines(self) -> list[str]:
+        lines = [f"files: {len(self.python_files)} converted"
+                 + (f", {len(self.files) - len(self.python_files)} copied" if len(self.files) > len(self.python_files) else "")
+                 + (f", {len(self.errors)} skipped with errors" if self.errors else ""),
+                 f"API uses found: {self.found}, converted: {self.converted}, unconverted: {len(self.unconverted)}"]
+        for f in self.errors:
+            lines.append(f"error: {f.path}: {f.error}")
+        for path, u in self.unconverted:
+            lines.append(f"unconverted: {path}:{u.line} {u.api} ({u.reason})")
+        return lines
+
+
+def read_source(path: Path, display: str) -> str:
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise InputError(f"{display}: cannot read: {e.strerror or e}") from None
+    if b"\x00" in data:
+        raise InputError(f"{display}: binary file, not Python source")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise InputError(f"{display}: not UTF-8 (byte {e.start}); re-encode it as UTF-8") from None
+
+
+def convert_text(text: str, display: str) -> Conversion:
+    try:
+        return convert_source(text)
+    except cst.ParserSyntaxError as e:
+        raise InputError(f"{display}:{e.raw_line}:{e.raw_column}: syntax error: {e.message}") from None
+    except RecursionError:
+        raise InputError(f"{display}: expression nesting too deep to convert") from None
+
+
+def _write_text(path: Path, text: str) -> None:
+    def write(tmp):
+        with open(tmp, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+    atomic_write(path, write)
+
+
+def _copy(src: Path, dst: Path) -> None:
+    atomic_write(dst, lambda tmp: shutil.copyfile(src, tmp))
+
+
+def _inside(child: Path, parent: Path) -> bool:
+    try:
+        child.relative_to(parent)
+        return True
+    except ValueError:
+        return False
+
+
+def convert_path(src: str | os.PathLike, out: str | os.PathLike | None = None, *, force: bool = False) -> ConversionReport:
+    src_p = Path(src)
+    if not src_p.exists():
+        raise InputError(f"{src}: no such file or directory")
+    if src_p.is_dir():
+        if out is None:
+            out = src_p.resolve().parent / f"{src_p.resolve().name}_paddle"
+        return _convert_dir(src_p, Path(out), force)
+    report = ConversionReport(str(src), None if out is None else str(out))
+    if src_p.suffix != ".py":
+        raise InputError(f"{src}: not a .py file or a directory")
+    out_p = None
+    if out is not None:
+        out_p = Path(out)
+        if out_p.is_dir():
+            out_p = out_p / src_p.name
+        if out_p.resolve() == src_p.resolve():
+            raise InputError(f"{out}: output would overwrite the source")
+        if out_p.exists() and not force:
+            raise InputError(f"{out_p}: already exists (pass --force to overwrite)")
+    conv = convert_text(read_source(src_p, str(src)), str(src))
+    report.files.append(FileResult(src_p.name, conv.found, conv.converted, conv.unconverted))
+    if out_p is None:
+        report.code = conv.code
+    else:
+        _write_text(out_p, conv.code)
+    return report
+
+
+def _convert_dir(src: Path, out: Path, force: bool) -> ConversionReport:
+    src_r, out_r = src.resolve(), out.resolve()
+    if _inside(out_r, src_r):
+        raise InputError(f"{out}: output folder is inside the source folder {src}")
+    if out_r.exists() and any(out_r.iterdir()) and not force:
+        raise InputError(f"{out}: already exists and is not empty (pass --force to write into it)")
+    report = ConversionReport(str(src), str(out))
+    for dirpath, dirnames, filenames in os.walk(src):
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not (Path(dirpath) / d).is_symlink())
+        for name in sorted(filenames):
+            path = Path(dirpath) / name
+            rel = path.relative_to(src)
+            dst = out / rel
+            if path.is_symlink() and not path.exists():
+                report.files.append(FileResult(str(rel), error="broken symlink, skipped"))
+                continue
+            if path.suffix != ".py":
+                _copy(path, dst)
+                report.files.append(FileResult(str(rel), copied=True))
+                continue
+            try:
+                conv = convert_text(read_source(path, str(rel)), str(rel))
+            except InputError as e:
+                report.files.append(FileResult(str(rel), error=str(e).split(": ", 1)[-1]))
+                continue
+            _write_text(dst, conv.code)
+            report.files.append(FileResult(str(rel), conv.found, conv.converted, conv.unconverted))
+    return report
+
+
+def write_report(report: ConversionReport, path: str | os.PathLike) -> None:
+    _write_text(Path(path), json.dumps(report.to_json(), indent=2) + "\n")

@@ -1,0 +1,104 @@
+"""Value transforms named by mapping rows (`transform = {momentum = "one_minus"}`).
+
+Each takes the argument's expression and returns the paddle expression. Literals are folded so the
+output reads like hand-written paddle (`momentum=0.1` becomes `momentum=0.9`, not `1 - 0.1`).
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import libcst as cst
+
+
+def _number(expr: cst.BaseExpression) -> float | int | None:
+    if isinstance(expr, (cst.Integer, cst.Float)):
+        return expr.evaluated_value
+    return None
+
+
+def _literal(value: float | int) -> cst.BaseExpression:
+    if isinstance(value, float):
+        value = round(value, 12)
+        return cst.Float(repr(value))
+    return cst.Integer(str(value))
+
+
+class TransformError(ValueError):
+    """The value cannot be expressed in paddle; the call is left unconverted with this reason."""
+
+
+def one_minus(expr: cst.BaseExpression) -> cst.BaseExpression:
+    """BatchNorm momentum: paddle's running average keeps m of the old value, torch keeps 1 - m."""
+    if isinstance(expr, cst.Name) and expr.value == "None":
+        raise TransformError("momentum=None (cumulative average) has no paddle equivalent")
+    v = _number(expr)
+    if v is not None:
+        return _literal(1 - v)
+    return cst.parse_expression(f"1 - ({cst.Module([]).code_for_node(expr)})")
+
+
+def logical_not(expr: cst.BaseExpression) -> cst.BaseExpression:
+    """`batch_first=B` becomes `time_major=not B`."""
+    if isinstance(expr, cst.Name) and expr.value in ("True", "False"):
+        return cst.Name("False" if expr.value == "True" else "True")
+    return cst.parse_expression(f"not ({cst.Module([]).code_for_node(expr)})")
+
+
+def rnn_direction(expr: cst.BaseExpression) -> cst.BaseExpression:
+    """`bidirectional=B` becomes `direction='bidirect'` or `'forward'`."""
+    if isinstance(expr, cst.Name) and expr.value in ("True", "False"):
+        return cst.SimpleString("'bidirect'" if expr.value == "True" else "'forward'")
+    return cst.parse_expression(f"'bidirect' if ({cst.Module([]).code_for_node(expr)}) else 'forward'")
+
+
+def split_betas(expr: cst.BaseExpression) -> dict[str, cst.BaseExpression]:
+    """Adam `betas=(b1, b2)` becomes `beta1=b1, beta2=b2` (one argument in, two out)."""
+    if isinstance(expr, (cst.Tuple, cst.List)) and len(expr.elements) == 2 and not any(
+            isinstance(e, cst.StarredElement) for e in expr.elements):
+        return {"beta1": expr.elements[0].value, "beta2": expr.elements[1].value}
+    src = cst.Module([]).code_for_node(expr)
+    return {"beta1": cst.parse_expression(f"{src}[0]"), "beta2": cst.parse_expression(f"{src}[1]")}
+
+
+def affine(expr: cst.BaseExpression) -> dict[str, cst.BaseExpression]:
+    """Norm layers' `affine=A` becomes `weight_attr=False, bias_attr=False` when A is false."""
+    if isinstance(expr, cst.Name) and expr.value == "True":
+        return {}
+    if isinstance(expr, cst.Name) and expr.value == "False":
+        return {"weight_attr": cst.Name("False"), "bias_attr": cst.Name("False")}
+    src = cst.Module([]).code_for_node(expr)
+    v = cst.parse_expression(f"None if ({src}) else False")
+    return {"weight_attr": v, "bias_attr": v}
+
+
+def track_running_stats(expr: cst.BaseExpression) -> dict[str, cst.BaseExpression]:
+    """BatchNorm `track_running_stats=False` becomes `use_global_stats=False` (batch statistics always)."""
+    if isinstance(expr, cst.Name) and expr.value == "True":
+        return {}
+    if isinstance(expr, cst.Name) and expr.value == "False":
+        return {"use_global_stats": cst.Name("False")}
+    src = cst.Module([]).code_for_node(expr)
+    return {"use_global_stats": cst.parse_expression(f"None if ({src}) else False")}
+
+
+def transpose(expr: cst.BaseExpression) -> cst.BaseExpression:
+    """A weight in torch's [out, in] layout passed to paddle's F.linear, which wants [in, out]."""
+    src = cst.Module([]).code_for_node(expr)
+    return cst.parse_expression(f"{src}.T" if isinstance(expr, (cst.Name, cst.Attribute)) else f"({src}).T")
+
+
+# A transform returns the new value (the argument keeps its renamed name) or {paddle_arg: value, ...}.
+TRANSFORMS: dict[str, Callable[[cst.BaseExpression], cst.BaseExpression | dict]] = {
+    "split_betas": split_betas,
+    "affine": affine,
+    "track_running_stats": track_running_stats,
+    "transpose": transpose,
+    "one_minus": one_minus,
+    "logical_not": logical_not,
+    "rnn_direction": rnn_direction,
+}
+
+
+def literal_expr(value: object) -> cst.BaseExpression:
+    """A TOML default value as a Python expression."""
+    return cst.parse_expression(repr(value))
