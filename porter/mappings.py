@@ -6,7 +6,7 @@ Each TOML file holds one torch namespace. A table key is the torch qualified nam
     reason       why there is no target (a row without `paddle` is a documented "unsupported" row)
     args         torch signature order, used to turn positional arguments into keywords
     paddle_args  paddle's positional order (after renames); a positional argument stays positional only
-                 where both orders agree. Defaults to `args` with renames applied.
+                 where both orders agree. Defaults to `args` up to the first argument the row changes.
     rename       {torch_arg = paddle_arg}
     drop         [torch_arg, ...] dropped (no effect on the numbers: device, inplace, ...)
     transform    {torch_arg = transform name}, value rewrites (see porter.convert.transforms)
@@ -73,9 +73,16 @@ class Row:
         return self.torch.rsplit(".", 1)[1]
 
     def paddle_positional(self) -> tuple[str, ...]:
+        """Paddle's leading positional parameters. Without `paddle_args`: torch's order up to the first
+        argument the row renames, drops or transforms (past it the orders are not known to agree)."""
         if self.paddle_args is not None:
             return self.paddle_args
-        return tuple(self.rename.get(a, a) for a in (self.args or ()) if a != "*")
+        out = []
+        for a in self.args or ():
+            if a == "*" or a in self.rename or a in self.drop or a in self.transform or a in self.unsupported:
+                break
+            out.append(a)
+        return tuple(out)
 
 
 # Types whose methods are listed as rows; the receiver's type decides which applies (unknown → Tensor).
