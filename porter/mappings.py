@@ -6,7 +6,8 @@ Each TOML file holds one torch namespace. A table key is the torch qualified nam
     reason       why there is no target (a row without `paddle` is a documented "unsupported" row)
     args         torch signature order, used to turn positional arguments into keywords
     paddle_args  paddle's positional order (after renames); a positional argument stays positional only
-                 where both orders agree. Defaults to `args` up to the first argument the row changes.
+                 where both orders agree. Defaults to `args` (renamed) up to the first argument the row
+                 drops or transforms.
     rename       {torch_arg = paddle_arg}
     drop         [torch_arg, ...] dropped (no effect on the numbers: device, inplace, ...)
     transform    {torch_arg = transform name}, value rewrites (see porter.convert.transforms)
@@ -73,15 +74,17 @@ class Row:
         return self.torch.rsplit(".", 1)[1]
 
     def paddle_positional(self) -> tuple[str, ...]:
-        """Paddle's leading positional parameters. Without `paddle_args`: torch's order up to the first
-        argument the row renames, drops or transforms (past it the orders are not known to agree)."""
+        """Paddle's leading positional parameters. Without `paddle_args`: torch's order (renamed) up to the
+        first argument the row drops or transforms (past it the orders are not known to agree). A rename
+        alone keeps the position (`input`→`x`, `dim`→`axis`); where paddle's order differs the row must
+        say so with `paddle_args` (the all-positional execution cases catch a row that does not)."""
         if self.paddle_args is not None:
             return self.paddle_args
         out = []
         for a in self.args or ():
-            if a == "*" or a in self.rename or a in self.drop or a in self.transform or a in self.unsupported:
+            if a == "*" or a in self.drop or a in self.transform or a in self.unsupported:
                 break
-            out.append(a)
+            out.append(self.rename.get(a, a))
         return tuple(out)
 
 

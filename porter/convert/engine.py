@@ -198,7 +198,6 @@ class Rewriter(cst.CSTTransformer):
         self.unconverted: list[Unconverted] = []
         self.found = 0
         self.needs_paddle = False
-        self.kept_torch: set[str] = set()           # torch bindings unconverted code still uses
         self._skip: set[int] = set()                # Name nodes that are not references
         self._call_funcs: set[int] = set()          # references that are the callee of a Call
         self._marks: list[list[str]] = []           # per open statement: comment lines to add
@@ -216,9 +215,6 @@ class Rewriter(cst.CSTTransformer):
 
     def unsupported(self, node: cst.CSTNode, api: str, reason: str) -> None:
         self.unconverted.append(Unconverted(self.line(node), api, reason))
-        head = (dotted(node.func if isinstance(node, cst.Call) else node) or "").split(".")[0]
-        if head in self.b.torch:
-            self.kept_torch.add(head)
         if self._marks:
             self._marks[-1].append(f"{COMMENT_PREFIX} unsupported {api} ({reason})")
 
@@ -341,6 +337,10 @@ class Rewriter(cst.CSTTransformer):
     def _apply(self, row: Row, original: cst.Call, updated: cst.Call, api: str) -> cst.BaseExpression:
         if row.rule:
             result = RULES[row.rule](row, updated, self)
+            if result is None:          # the rule says: not this API (e.g. `str.split`), leave it alone
+                self.found -= 1
+                return updated.with_changes(func=original.func) if not row.is_method else \
+                    updated.with_changes(func=updated.func.with_changes(attr=original.func.attr))
         else:
             plan = convert_args(row, list(updated.args))
             result = Unsupported(plan.reason) if plan.args is None else updated.with_changes(args=plan.args)
@@ -360,7 +360,7 @@ def convert_module(module: cst.Module, table: Table | None = None) -> Conversion
     instances = analyzer.instance_types()
     rewriter = Rewriter(table, analyzer.bindings, instances, analyzer.module_classes)
     new = wrapper.visit(rewriter)
-    new = imports.rewrite(new, analyzer.bindings, rewriter.kept_torch, rewriter.needs_paddle)
+    new = imports.rewrite(new, analyzer.bindings, rewriter.needs_paddle)
     unconverted = sorted(rewriter.unconverted, key=lambda u: u.line)
     return Conversion(new.code, unconverted, rewriter.found, rewriter.found - len(unconverted))
 

@@ -6,8 +6,10 @@
   into one statement per paddle module when the targets live in different modules.
 - A name whose conversion depends on the call (a rule row) is dropped from the import; its uses are
   written in full (`paddle.compat.max`) and `import paddle` is added if the file lacks it.
-- A torch name that unconverted code still uses keeps its original import, so the marked lines still
-  run where torch is installed.
+- The output never imports torch: an unconverted use is left as written and marked (`# porter:`), so
+  the file imports on paddle alone and only the marked line fails if it runs. (Keeping `import torch.nn
+  as nn` next to `import paddle.nn as nn` would shadow one alias with the other.)
+- A torch name with no paddle counterpart (no row) is dropped from its import; its uses are marked.
 """
 from __future__ import annotations
 
@@ -35,10 +37,9 @@ def _key(stmt: cst.BaseSmallStatement) -> str:
 
 
 class ImportRewriter(cst.CSTTransformer):
-    def __init__(self, bindings: Bindings, kept_torch: set[str], needs_paddle: bool):
+    def __init__(self, bindings: Bindings, needs_paddle: bool):
         super().__init__()
         self.b = bindings
-        self.kept = kept_torch
         self.needs_paddle = needs_paddle and "paddle" not in bindings.paddle
         self.emitted: set[str] = set()
         self.first_import_done = False
@@ -49,10 +50,8 @@ class ImportRewriter(cst.CSTTransformer):
             full = module_name(alias.name)
             local = alias.asname.name.value if alias.asname else full.split(".")[0]
             if local not in self.b.torch or self.b.torch[local] != (full if alias.asname else local):
-                keep.append(alias)
+                keep.append(alias)      # not a torch alias (`import torch, os`: os stays)
                 continue
-            if local in self.kept:
-                keep.append(alias)
             imp = self.b.plan.get(local)
             if imp is not None:
                 out.append(_import_stmt(imp, plain=True))
@@ -60,21 +59,13 @@ class ImportRewriter(cst.CSTTransformer):
         return stmts + out
 
     def _replace_import_from(self, node: cst.ImportFrom) -> list[cst.BaseSmallStatement]:
-        keep, groups = [], {}
+        groups: dict[str | None, list[tuple[cst.ImportAlias, NewImport]]] = {}
         for alias in node.names:
             local = alias.asname.name.value if alias.asname else alias.name.value
-            if local in self.kept or self.b.plan.get(local, False) is False:
-                keep.append(alias)
             imp = self.b.plan.get(local)
-            if imp is None:
-                continue
-            if imp.module is None:
-                groups.setdefault(None, []).append((alias, imp))
-            else:
+            if imp is not None:
                 groups.setdefault(imp.module, []).append((alias, imp))
         out: list[cst.BaseSmallStatement] = []
-        if keep:
-            out.append(node.with_changes(names=_fix_alias_commas(keep)))
         for module, items in groups.items():
             if module is None:
                 out.extend(_import_stmt(imp, plain=True) for _, imp in items)
@@ -82,7 +73,7 @@ class ImportRewriter(cst.CSTTransformer):
             names = [old.with_changes(name=cst.Name(imp.name),
                                       asname=cst.AsName(name=cst.Name(imp.asname)) if imp.asname else None)
                      for old, imp in items]
-            if not out and len(groups) == 1:      # same shape as the user's statement: keep its layout
+            if len(groups) == 1:      # same shape as the user's statement: keep its layout
                 out.append(node.with_changes(module=name_expr(module), names=_fix_alias_commas(names)))
             else:
                 out.append(cst.ImportFrom(module=name_expr(module), names=_fix_alias_commas(names, True)))
@@ -148,8 +139,8 @@ def _fix_alias_commas(aliases, fresh: bool = False):
     return out
 
 
-def rewrite(module: cst.Module, bindings: Bindings, kept_torch: set[str], needs_paddle: bool) -> cst.Module:
-    rewriter = ImportRewriter(bindings, kept_torch, needs_paddle)
+def rewrite(module: cst.Module, bindings: Bindings, needs_paddle: bool) -> cst.Module:
+    rewriter = ImportRewriter(bindings, needs_paddle)
     module = module.visit(rewriter)
     if rewriter.needs_paddle and not rewriter.first_import_done:
         module = _prepend_import_paddle(module)
