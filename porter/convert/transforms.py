@@ -87,12 +87,38 @@ def transpose(expr: cst.BaseExpression) -> cst.BaseExpression:
     return cst.parse_expression(f"{src}.T" if isinstance(expr, (cst.Name, cst.Attribute)) else f"({src}).T")
 
 
+def require_true(expr: cst.BaseExpression) -> dict[str, cst.BaseExpression]:
+    """An option paddle only has one way (e.g. batch-first transformer layers): True converts, else not."""
+    if isinstance(expr, cst.Name) and expr.value == "True":
+        return {}
+    raise TransformError("paddle supports only the True setting (batch-first)")
+
+
+def require_false(expr: cst.BaseExpression) -> dict[str, cst.BaseExpression]:
+    """An option paddle does not have, whose False setting is paddle's only behaviour: False is dropped."""
+    if isinstance(expr, cst.Name) and expr.value == "False":
+        return {}
+    raise TransformError(f"paddle has only the False behaviour, got {cst.Module([]).code_for_node(expr)}")
+
+
+def require_one(expr: cst.BaseExpression) -> dict[str, cst.BaseExpression]:
+    """An option paddle does not have whose value 1 is paddle's only behaviour (pooling `dilation=1`, as an
+    int or a tuple of ones): dropped; anything else cannot convert."""
+    items = [e.value for e in expr.elements] if isinstance(expr, (cst.Tuple, cst.List)) else [expr]
+    if items and all(_number(e) == 1 and isinstance(e, cst.Integer) for e in items):
+        return {}
+    raise TransformError(f"paddle has only the value 1, got {cst.Module([]).code_for_node(expr)}")
+
+
 # A transform returns the new value (the argument keeps its renamed name) or {paddle_arg: value, ...}.
 TRANSFORMS: dict[str, Callable[[cst.BaseExpression], cst.BaseExpression | dict]] = {
     "split_betas": split_betas,
     "affine": affine,
     "track_running_stats": track_running_stats,
     "transpose": transpose,
+    "require_true": require_true,
+    "require_false": require_false,
+    "require_one": require_one,
     "one_minus": one_minus,
     "logical_not": logical_not,
     "rnn_direction": rnn_direction,

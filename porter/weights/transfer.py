@@ -69,6 +69,9 @@ def _rules_by_paddle_class() -> dict[type, WeightRule]:
     from porter.mappings import default_table, resolve_paddle
 
     out = {}
+    for rule in WEIGHT_RULES.values():
+        for name in rule.paddle_classes:
+            out[resolve_paddle(name)] = rule
     for row in default_table().rows.values():
         if row.weights and row.paddle:
             out[resolve_paddle(row.paddle)] = WEIGHT_RULES[row.weights]
@@ -81,6 +84,22 @@ def rule_for(layer: Any) -> WeightRule:
         if cls in rules:
             return rules[cls]
     return DEFAULT
+
+
+def _walk(paddle_layer: Any, prefix: str = "", torch_prefix: str = ""):
+    """(paddle prefix, torch prefix, layer, rule) for every layer; no descent below a subtree rule.
+    A rule's `children` renames child paths between the two (paddle `cross_attn` is torch's
+    `multihead_attn`)."""
+    rule = rule_for(paddle_layer)
+    yield prefix, torch_prefix, paddle_layer, rule
+    if rule.scope == "subtree":
+        return
+    for name, child in paddle_layer._sub_layers.items():   # not named_children(): it hides tied layers
+        if child is None:
+            continue
+        t_name = rule.children.get(name, name)
+        yield from _walk(child, f"{prefix}.{name}" if prefix else name,
+                         f"{torch_prefix}.{t_name}" if torch_prefix else t_name)
 
 
 def to_numpy_state(source: Any) -> dict[str, np.ndarray]:
@@ -106,9 +125,10 @@ def _as_numpy(v: Any) -> np.ndarray:
     return np.asarray(v)
 
 
-def _direct(state: Mapping[str, np.ndarray], prefix: str) -> dict[str, np.ndarray]:
+def _local(state: Mapping[str, Any], prefix: str, subtree: bool) -> dict[str, Any]:
     p = prefix + "." if prefix else ""
-    return {k[len(p):]: v for k, v in state.items() if k.startswith(p) and "." not in k[len(p):]}
+    return {k[len(p):]: v for k, v in state.items()
+            if k.startswith(p) and (subtree or "." not in k[len(p):])}
 
 
 def plan(torch_state: Mapping[str, np.ndarray], paddle_layer: Any, *, strict: bool = True
@@ -123,34 +143,38 @@ def plan(torch_state: Mapping[str, np.ndarray], paddle_layer: Any, *, strict: bo
         if first_key[id(t)] != k:
             ledger.aliases[k] = first_key[id(t)]
     values: dict[str, np.ndarray] = {}
+    filled: set[int] = set()
     used: set[str] = set()
     problems = ledger.problems
-    for prefix, layer in paddle_layer.named_sublayers(include_self=True):
-        local = _direct(torch_state, prefix)
+    for prefix, t_prefix, layer, rule in _walk(paddle_layer):
+        subtree = rule.scope == "subtree"
+        local = _local(torch_state, t_prefix, subtree)
         if not local:
             continue
-        for move in rule_for(layer).forward(local):
+        paddle_names = set(_local(paddle_sd, prefix, subtree))
+        for move in rule.forward(local, paddle_names):
             key = f"{prefix}.{move.paddle}" if prefix else move.paddle
-            key = ledger.aliases.get(key, key)
-            sources = tuple(f"{prefix}.{s}" if prefix else s for s in move.sources)
+            sources = tuple(f"{t_prefix}.{s}" if t_prefix else s for s in move.sources)
             if key not in paddle_sd:
-                continue          # left for the unused-tensor report
-            target_shape = tuple(paddle_sd[key].shape)
+                continue          # its sources show up as unused
+            tensor = paddle_sd[key]
+            target_shape = tuple(tensor.shape)
             if tuple(move.value.shape) != target_shape:
                 problems.append(f"shape mismatch: {key} is {target_shape} in paddle, "
                                 f"{', '.join(sources)} gives {tuple(move.value.shape)} ({move.transform})")
                 used.update(sources)
                 continue
-            if key in values:
-                continue          # tied: moved once
-            values[key] = move.value
             used.update(sources)
+            if id(tensor) in filled:
+                continue          # tied: moved once
+            filled.add(id(tensor))
+            values[key] = move.value
             ledger.entries.append(Entry(key, sources, move.transform,
                                         tuple(torch_state[sources[0]].shape), target_shape))
     for k in torch_state:
         if k not in used and k.rsplit(".", 1)[-1] in DROPPED:
             ledger.dropped.append(k)
-    unfilled = [k for k in paddle_sd if k not in values and k not in ledger.aliases]
+    unfilled = [k for k, t in paddle_sd.items() if id(t) not in filled and k not in ledger.aliases]
     unused = [k for k in torch_state if k not in used and k not in ledger.dropped]
     if unfilled:
         problems.append(f"{len(unfilled)} paddle tensor(s) not filled: {', '.join(unfilled)}")
@@ -186,20 +210,31 @@ def _numpy_dtype(paddle_dtype: str):
 
 
 def reverse_weights(paddle_layer: Any) -> dict[str, np.ndarray]:
-    """paddle layer -> torch state_dict (numpy), the inverse of every rule."""
+    """paddle layer -> torch state_dict (numpy): every rule's inverse (paddle -> torch weights)."""
+    sd = paddle_layer.state_dict()
     out: dict[str, np.ndarray] = {}
     seen: set[int] = set()
-    for prefix, layer in paddle_layer.named_sublayers(include_self=True):
+    for prefix, t_prefix, layer, rule in _walk(paddle_layer):
         own = {}
-        for name, t in list(layer._parameters.items()) + list(layer._buffers.items()):
-            if t is None or id(t) in seen or name in getattr(layer, "_non_persistable_buffer_names_set", ()):
+        subtree = rule.scope == "subtree"
+        for name, t in _local(sd, prefix, subtree).items():
+            if id(t) in seen and not subtree:      # a subtree rule sees every alias of its tensors
+                continue
+            if rule.scope != "subtree" and name not in layer._parameters and name not in layer._buffers:
                 continue
             seen.add(id(t))
             own[name] = t.numpy()
         if own:
-            for k, v in rule_for(layer).reverse(own).items():
-                out[f"{prefix}.{k}" if prefix else k] = v
+            for k, v in rule.reverse(own).items():
+                out[f"{t_prefix}.{k}" if t_prefix else k] = v
     return out
+
+
+def full_state(values: Mapping[str, np.ndarray], paddle_layer: Any) -> dict[str, np.ndarray]:
+    """Every key of the paddle state_dict (aliases included, e.g. RNN cell keys) with its planned value,
+    so a strict `load_state_dict` of the written file finds nothing missing."""
+    by_id = {id(t): values[k] for k, t in paddle_layer.state_dict().items() if k in values}
+    return {k: by_id[id(t)] for k, t in paddle_layer.state_dict().items() if id(t) in by_id}
 
 
 def dumps(ledger: Ledger) -> str:
