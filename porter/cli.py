@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 EXIT_OK, EXIT_PARITY, EXIT_INPUT, EXIT_STRICT = 0, 1, 2, 3
 
@@ -32,6 +33,33 @@ def _convert(args) -> int:
         return EXIT_INPUT
     if args.strict and report.unconverted:
         return EXIT_STRICT
+    return EXIT_OK
+
+
+def _weights(args) -> int:
+    from porter.entry import EntryError, load_entry
+    from porter.weights import WeightTransferError, plan
+    from porter.weights.io import CheckpointError, read_checkpoint, write_paddle_weights
+    from porter.weights.transfer import full_state
+
+    try:
+        kwargs = json.loads(args.kwargs) if args.kwargs else {}
+        factory = load_entry(args.model, args.path)
+        model = factory(**kwargs)
+        state = read_checkpoint(args.checkpoint, trust=args.trust_checkpoint)
+        values, ledger = plan(state, model)
+        out = args.output or Path(args.checkpoint).name.split(".")[0] + ".pdparams"
+        write_paddle_weights(full_state(values, model), out)
+    except (EntryError, CheckpointError, WeightTransferError, json.JSONDecodeError, OSError) as e:
+        print(f"porter: error: {e}", file=sys.stderr)
+        return EXIT_INPUT
+    print(ledger.to_table() if args.verbose else
+          f"{len(ledger.entries)} paddle tensors filled from {len(state)} torch tensors"
+          + (f" ({len(ledger.dropped)} dropped by design: num_batches_tracked)" if ledger.dropped else ""))
+    if args.ledger:
+        from porter.fs import atomic_write
+        atomic_write(args.ledger, lambda tmp: Path(tmp).write_text(json.dumps(ledger.to_json(), indent=2)))
+    print(f"wrote {out}")
     return EXIT_OK
 
 
@@ -73,6 +101,17 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--strict", action="store_true", help="exit 3 when anything was left unconverted")
     c.add_argument("--force", action="store_true", help="overwrite existing output")
     c.set_defaults(func=_convert)
+
+    w = sub.add_parser("weights", help="convert a torch checkpoint into paddle weights for the converted model")
+    w.add_argument("checkpoint", help=".pt/.pth/.bin (read with weights_only=True), .safetensors, or a sharded *.index.json")
+    w.add_argument("--model", required=True, help="the paddle model: file.py:Class or package.module:factory")
+    w.add_argument("--kwargs", help="JSON keyword arguments for the model callable")
+    w.add_argument("--path", help="folder to import package.module from (default: current folder)")
+    w.add_argument("-o", "--output", help="output .pdparams or .safetensors (default: CHECKPOINT name + .pdparams)")
+    w.add_argument("--ledger", help="write the ledger (what went where) as JSON here")
+    w.add_argument("--trust-checkpoint", action="store_true", help="allow a pickle that needs more than weights_only=True (trusted files only)")
+    w.add_argument("-v", "--verbose", action="store_true", help="print the whole ledger")
+    w.set_defaults(func=_weights)
 
     m = sub.add_parser("mappings", help="list mapping-table coverage by namespace")
     m.add_argument("--json", action="store_true")

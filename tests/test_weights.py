@@ -173,3 +173,29 @@ def test_write_paddle_weights_loads_strictly(tmp_path):
         missing, unexpected = fresh.set_state_dict(state)
         assert not missing and not unexpected
         np.testing.assert_array_equal(fresh.weight_ih_l0.numpy(), tm.weight_ih_l0.detach().numpy())
+
+
+def test_porter_weights_cli(tmp_path, capsys):
+    import paddle
+    import torch
+    from porter.cli import main
+
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "net.py").write_text("import torch.nn as nn\n\nclass Net(nn.Module):\n    def __init__(self, c=3):\n"
+                                "        super().__init__()\n        self.fc = nn.Linear(4, c)\n        self.bn = nn.BatchNorm1d(c)\n")
+    assert main(["convert", str(src), "-o", str(tmp_path / "out")]) == 0
+    ns = {}
+    exec((src / "net.py").read_text(), ns)
+    t = ns["Net"](c=5)
+    torch.save(t.state_dict(), tmp_path / "ck.pt")
+    out = tmp_path / "w.pdparams"
+    code = main(["weights", str(tmp_path / "ck.pt"), "--model", str(tmp_path / "out" / "net.py") + ":Net",
+                 "--kwargs", '{"c": 5}', "-o", str(out), "--ledger", str(tmp_path / "l.json")])
+    assert code == 0, capsys.readouterr().err
+    assert "6 paddle tensors filled from 7 torch tensors" in capsys.readouterr().out
+    state = paddle.load(str(out))
+    np.testing.assert_array_equal(np.asarray(state["fc.weight"]), t.fc.weight.detach().numpy().T)
+    assert json.loads((tmp_path / "l.json").read_text())["dropped"] == ["bn.num_batches_tracked"]
+    code = main(["weights", str(tmp_path / "ck.pt"), "--model", str(tmp_path / "out" / "net.py") + ":Net", "-o", str(out)])
+    assert code == 2 and "shape mismatch: fc.weight" in capsys.readouterr().err
