@@ -23,3 +23,9 @@ def transfer_weights(source: Any, paddle_layer: Any, *, strict: bool = True):
     """Load torch weights (module, state_dict or checkpoint path) into a paddle layer, strictly."""
     from porter.weights import transfer_weights as _transfer
     return _transfer(source, paddle_layer, strict=strict)
+
+
+def check_parity(torch_module: Any, paddle_layer: Any, inputs, **kwargs):
+    """Run both models on identical inputs; returns a ParityReport (.passed, .to_markdown(), .to_json())."""
+    from porter.parity import check_parity as _check
+    return _check(torch_module, paddle_layer, inputs, **kwargs)

@@ -63,6 +63,47 @@ def _weights(args) -> int:
     return EXIT_OK
 
 
+def _check(args) -> int:
+    import os
+
+    from porter.parity.inputs import InputSpec, InputSpecError, load_npz, make_inputs
+    from porter.parity.run import StageError, run_check
+
+    try:
+        kwargs = json.loads(args.kwargs) if args.kwargs else {}
+        if args.inputs:
+            inputs, second = load_npz(args.inputs), None
+        else:
+            if not args.input:
+                raise InputSpecError("give the model inputs: --input SHAPE[:DTYPE[:LO-HI]] (repeatable) or --inputs file.npz")
+            specs = [InputSpec.parse(s) for s in args.input]
+            inputs = make_inputs(specs, seed=args.seed)
+            b = specs[0].shape[0]
+            second = make_inputs(specs, seed=args.seed + 1, batch=b + 1 if b > 1 else 3)
+    except (InputSpecError, json.JSONDecodeError, OSError, ValueError) as e:
+        print(f"porter: error: inputs: {e}", file=sys.stderr)
+        return EXIT_INPUT
+    try:
+        report = run_check(args.entry, inputs=inputs, second_inputs=second, path=args.path,
+                           paddle_path=args.paddle_path, kwargs=kwargs, device=args.device,
+                           rtol=args.rtol, atol=args.atol, backward=not args.no_backward)
+    except StageError as e:
+        print(f"porter: could not run: {e}", file=sys.stderr)
+        return EXIT_INPUT
+    md = report.to_markdown()
+    from porter.fs import atomic_write
+    if args.report:
+        atomic_write(args.report, lambda tmp: Path(tmp).write_text(md, encoding="utf-8"))
+    if args.json:
+        atomic_write(args.json, lambda tmp: Path(tmp).write_text(json.dumps(report.to_json(), indent=2), encoding="utf-8"))
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        with open(summary, "a", encoding="utf-8") as f:
+            f.write(md + "\n")
+    print(md)
+    return EXIT_OK if report.passed else EXIT_PARITY
+
+
 def _mappings(args) -> int:
     from porter.mappings import MappingError, default_table, missing_targets
 
@@ -112,6 +153,22 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--trust-checkpoint", action="store_true", help="allow a pickle that needs more than weights_only=True (trusted files only)")
     w.add_argument("-v", "--verbose", action="store_true", help="print the whole ledger")
     w.set_defaults(func=_weights)
+
+    k = sub.add_parser("check", help="run the torch model and its paddle port on identical inputs and compare")
+    k.add_argument("entry", help="the torch model: file.py:Class or package.module:callable")
+    k.add_argument("--input", action="append", help="SHAPE[:DTYPE[:LO-HI]], e.g. 2,3,224,224 or 4,128:int64:0-30000 (repeat per argument)")
+    k.add_argument("--inputs", help="an .npz file with the inputs (arr_0, arr_1, ... in order)")
+    k.add_argument("--kwargs", help="JSON keyword arguments for the model callable")
+    k.add_argument("--path", help="folder to import package.module from (default: current folder)")
+    k.add_argument("--paddle-path", help="use an existing paddle port: the same module path under this folder")
+    k.add_argument("--device", choices=["cpu", "gpu"], default="cpu")
+    k.add_argument("--rtol", type=float, help="relative tolerance (default per dtype and device; see docs)")
+    k.add_argument("--atol", type=float, help="absolute tolerance (default per dtype and device)")
+    k.add_argument("--no-backward", action="store_true", help="skip the gradient comparison")
+    k.add_argument("--seed", type=int, default=0)
+    k.add_argument("--report", help="write the Markdown report here")
+    k.add_argument("--json", help="write the JSON report here")
+    k.set_defaults(func=_check)
 
     m = sub.add_parser("mappings", help="list mapping-table coverage by namespace")
     m.add_argument("--json", action="store_true")

@@ -1,0 +1,116 @@
+"""`porter check ENTRY`: build the torch model, convert its source on the fly (or take an existing port
+with --paddle-path), build the paddle model, and run `check_parity`. Each failure names its stage."""
+from __future__ import annotations
+
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+class StageError(RuntimeError):
+    def __init__(self, stage: str, message: str):
+        super().__init__(f"{stage}: {message}")
+        self.stage = stage
+
+
+@dataclass
+class Target:
+    spec: str               # ENTRY as the user wrote it
+    root: Path              # folder that goes on sys.path
+    module: str             # dotted module
+    attr: str
+
+
+def resolve_target(spec: str, path: str | None) -> Target:
+    from porter.entry import EntryError, _package_root
+    module_part, sep, attr = spec.rpartition(":")
+    if not sep or not module_part or not attr:
+        raise EntryError(f"{spec!r}: expected 'file.py:Name' or 'package.module:Name'")
+    if module_part.endswith(".py"):
+        file = Path(module_part)
+        if path and not file.is_absolute():
+            file = Path(path) / file
+        if not file.is_file():
+            raise EntryError(f"{file}: no such file")
+        root, module = _package_root(file.resolve())
+        return Target(spec, root, module, attr)
+    return Target(spec, Path(path or ".").resolve(), module_part, attr)
+
+
+def _purge(top: str) -> None:
+    for name in [m for m in sys.modules if m == top or m.startswith(top + ".")]:
+        del sys.modules[name]
+
+
+def _build(root: Path, module: str, attr: str, kwargs: dict) -> Any:
+    from porter.entry import load_entry
+    _purge(module.split(".")[0])
+    try:
+        factory = load_entry(f"{module}:{attr}", str(root))
+        return factory(**kwargs)
+    finally:
+        _purge(module.split(".")[0])      # the other framework's twin has the same module name
+
+
+def convert_tree(target: Target, out: Path) -> Path:
+    """Convert the top-level package (or the single file) that holds the entry module into `out`."""
+    from porter.convert.paths import convert_path
+    top = target.module.split(".")[0]
+    src = target.root / top
+    if src.is_dir():
+        report = convert_path(src, out / top)
+    else:
+        report = convert_path(target.root / f"{top}.py", out / f"{top}.py")
+    if report.errors:
+        raise StageError("convert", "; ".join(f"{f.path}: {f.error}" for f in report.errors))
+    return out
+
+
+def run_check(spec: str, *, inputs, second_inputs=None, path: str | None = None, paddle_path: str | None = None,
+              kwargs: dict | None = None, device: str = "cpu", rtol=None, atol=None, backward: bool = True):
+    from porter.parity.check import check_parity
+    kwargs = kwargs or {}
+    try:
+        target = resolve_target(spec, path)
+    except ValueError as e:
+        raise StageError("load torch model", str(e)) from None
+    if device == "gpu":
+        _require_gpu()
+    try:
+        torch_model = _build(target.root, target.module, target.attr, kwargs)
+    except Exception as e:
+        raise StageError("load torch model", f"{type(e).__name__}: {e}") from None
+    with tempfile.TemporaryDirectory(prefix="porter-check-") as tmp:
+        route = "existing port" if paddle_path else "rewrite"
+        try:
+            p_root = Path(paddle_path).resolve() if paddle_path else convert_tree(target, Path(tmp))
+        except StageError:
+            raise
+        except Exception as e:
+            raise StageError("convert", f"{type(e).__name__}: {e}") from None
+        try:
+            paddle_model = _build(p_root, target.module, target.attr, kwargs)
+        except Exception as e:
+            raise StageError("load paddle model", f"{type(e).__name__}: {e}") from None
+        try:
+            report = check_parity(torch_model, paddle_model, inputs, device=device, rtol=rtol, atol=atol,
+                                  backward=backward, second_inputs=second_inputs)
+        except Exception as e:
+            from porter.weights import WeightTransferError
+            stage = "transfer weights" if isinstance(e, WeightTransferError) else "run"
+            raise StageError(stage, f"{type(e).__name__}: {e}") from None
+    report.model = spec
+    report.route = route
+    return report
+
+
+def _require_gpu() -> None:
+    import paddle
+    import torch
+    missing = [name for name, ok in (("torch", torch.cuda.is_available()),
+                                     ("paddle", paddle.device.is_compiled_with_cuda()
+                                      and paddle.device.cuda.device_count() > 0)) if not ok]
+    if missing:
+        raise StageError("device", f"--device gpu needs CUDA in both frameworks; not available in: {', '.join(missing)}")
