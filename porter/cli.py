@@ -39,17 +39,20 @@ def _convert(args) -> int:
 def _weights(args) -> int:
     from porter.entry import EntryError, load_entry
     from porter.weights import WeightTransferError, plan
-    from porter.weights.io import CheckpointError, read_checkpoint, write_paddle_weights
+    from porter.weights.io import CheckpointError, open_checkpoint, write_paddle_weights
+    from porter.weights.stream import build_lazily, stream_to_safetensors
     from porter.weights.transfer import full_state
 
+    out = args.output or Path(args.checkpoint).name.split(".")[0] + ".pdparams"
     try:
         kwargs = json.loads(args.kwargs) if args.kwargs else {}
-        factory = load_entry(args.model, args.path)
-        model = factory(**kwargs)
-        state = read_checkpoint(args.checkpoint, trust=args.trust_checkpoint)
-        values, ledger = plan(state, model)
-        out = args.output or Path(args.checkpoint).name.split(".")[0] + ".pdparams"
-        write_paddle_weights(full_state(values, model), out)
+        model = build_lazily(load_entry(args.model, args.path), kwargs)
+        state = open_checkpoint(args.checkpoint, trust=args.trust_checkpoint)
+        if str(out).endswith(".safetensors"):          # streamed: peak memory near the largest tensor
+            ledger = stream_to_safetensors(state, model, out)
+        else:
+            values, ledger = plan(state, model)
+            write_paddle_weights(full_state(values, model), out)
     except (EntryError, CheckpointError, WeightTransferError, json.JSONDecodeError, OSError) as e:
         print(f"porter: error: {e}", file=sys.stderr)
         return EXIT_INPUT

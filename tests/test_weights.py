@@ -199,3 +199,39 @@ def test_porter_weights_cli(tmp_path, capsys):
     assert json.loads((tmp_path / "l.json").read_text())["dropped"] == ["bn.num_batches_tracked"]
     code = main(["weights", str(tmp_path / "ck.pt"), "--model", str(tmp_path / "out" / "net.py") + ":Net", "-o", str(out)])
     assert code == 2 and "shape mismatch: fc.weight" in capsys.readouterr().err
+
+
+def test_streamed_safetensors_output_is_exact_and_strict(tmp_path):
+    import paddle
+    from safetensors.numpy import load_file, save_file
+    from porter.weights.stream import SafetensorsReader, build_lazily, stream_to_safetensors
+
+    tm, pm = build_pair("nn.Sequential(nn.Linear(6, 4), nn.BatchNorm1d(4), nn.LSTM(4, 3))")
+    src = {k: v.detach().numpy() for k, v in tm.state_dict().items()}
+    save_file(src, str(tmp_path / "in.safetensors"))
+    reader = SafetensorsReader.open(tmp_path / "in.safetensors")
+    assert set(reader) == set(src) and reader.shape("0.weight") == (4, 6)
+    ledger = stream_to_safetensors(reader, build_lazily(lambda: pm, {}), tmp_path / "out.safetensors")
+    assert len(ledger.entries) == 10
+    out = load_file(str(tmp_path / "out.safetensors"))
+    np.testing.assert_array_equal(out["0.weight"], src["0.weight"].T)
+    np.testing.assert_array_equal(out["1._variance"], src["1.running_var"])
+    np.testing.assert_array_equal(out["2.0.cell.weight_hh"], src["2.weight_hh_l0"])
+    fresh = build_pair("nn.Sequential(nn.Linear(6, 4), nn.BatchNorm1d(4), nn.LSTM(4, 3))")[1]
+    fresh.load_dict({k: paddle.to_tensor(v) for k, v in out.items()})
+    del src["1.running_mean"]
+    save_file(src, str(tmp_path / "bad.safetensors"))
+    with pytest.raises(WeightTransferError, match="not filled: 1._mean"):
+        stream_to_safetensors(SafetensorsReader.open(tmp_path / "bad.safetensors"), pm, tmp_path / "bad_out.safetensors")
+    assert not (tmp_path / "bad_out.safetensors").exists() and not list(tmp_path.glob(".bad_out*"))
+
+
+def test_bf16_safetensors_widen_to_float32(tmp_path):
+    import json as _json
+    import struct
+    from porter.weights.stream import SafetensorsReader
+    vals = np.array([1.5, -2.0, 3.140625], dtype=np.float32)
+    raw = (vals.view(np.uint32) >> 16).astype(np.uint16).tobytes()
+    header = _json.dumps({"w": {"dtype": "BF16", "shape": [3], "data_offsets": [0, len(raw)]}}).encode()
+    (tmp_path / "b.safetensors").write_bytes(struct.pack("<Q", len(header)) + header + raw)
+    np.testing.assert_array_equal(SafetensorsReader.open(tmp_path / "b.safetensors")["w"], vals)

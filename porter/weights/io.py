@@ -2,7 +2,7 @@
 
 - `.pt/.pth/.bin`: `torch.load(weights_only=True)`; a pickle that needs more is refused unless the
   caller passes `trust=True` for a file they trust.
-- `.safetensors`: read with safetensors' numpy backend; sharded `*.index.json` follow their weight_map.
+- `.safetensors`: read lazily (porter.weights.stream); sharded `*.index.json` follow their weight_map.
 - Checkpoints nested as `{"state_dict": ...}` / `{"model": ...}` and `module.` prefixes (DataParallel)
   are unwrapped.
 Writers: `.pdparams` (paddle.save of numpy arrays) or `.safetensors`, both written atomically.
@@ -44,23 +44,34 @@ def _unwrap(obj: Any) -> Mapping[str, Any]:
     return obj
 
 
-def read_checkpoint(path: str | os.PathLike, *, trust: bool = False) -> dict[str, np.ndarray]:
+def open_checkpoint(path: str | os.PathLike, *, trust: bool = False) -> Mapping[str, np.ndarray]:
+    """The checkpoint as a {key: array} mapping. Safetensors (and sharded index files) are read lazily,
+    one tensor per access, without importing torch; torch pickles are memory-mapped where possible."""
     path = Path(path)
     if not path.exists():
         raise CheckpointError(f"{path}: no such file")
-    name = path.name
-    if name.endswith(".index.json"):
-        index = json.loads(path.read_text())
-        out: dict[str, np.ndarray] = {}
-        for shard in sorted(set(index["weight_map"].values())):
-            out.update(read_checkpoint(path.parent / shard, trust=trust))
-        return out
-    if name.endswith(".safetensors"):
-        from safetensors.numpy import load_file
-        return dict(_unwrap(load_file(str(path))))
+    if path.name.endswith(".index.json") or path.name.endswith(".safetensors"):
+        from porter.weights.stream import SafetensorsReader
+        return SafetensorsReader.open(path)
+    return read_checkpoint(path, trust=trust)
+
+
+def read_checkpoint(path: str | os.PathLike, *, trust: bool = False) -> dict[str, np.ndarray]:
+    """The whole checkpoint as {key: ndarray}. Torch pickles go through torch.load(weights_only=True)."""
+    path = Path(path)
+    if not path.exists():
+        raise CheckpointError(f"{path}: no such file")
+    if path.name.endswith(".index.json") or path.name.endswith(".safetensors"):
+        reader = open_checkpoint(path)
+        return {k: reader[k] for k in reader}
     import torch
     try:
-        obj = torch.load(str(path), map_location="cpu", weights_only=not trust)
+        try:
+            obj = torch.load(str(path), map_location="cpu", weights_only=not trust, mmap=True)
+        except RuntimeError as e:           # not a zip checkpoint (legacy format): no mmap
+            if "mmap" not in str(e):
+                raise
+            obj = torch.load(str(path), map_location="cpu", weights_only=not trust)
     except Exception as e:  # torch raises UnpicklingError (and others) for pickles needing more
         if not trust and "weights_only" in str(e):
             raise CheckpointError(

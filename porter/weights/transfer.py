@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import json
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 import numpy as np
 
@@ -104,10 +104,10 @@ def _walk(paddle_layer: Any, prefix: str = "", torch_prefix: str = ""):
 
 def to_numpy_state(source: Any) -> dict[str, np.ndarray]:
     """A torch module, a state_dict (torch tensors or arrays) or a checkpoint path -> {key: ndarray}."""
-    from porter.weights.io import read_checkpoint
+    from porter.weights.io import open_checkpoint
 
     if isinstance(source, (str, bytes)) or hasattr(source, "__fspath__"):
-        return read_checkpoint(source)
+        return open_checkpoint(source)
     if hasattr(source, "state_dict") and callable(source.state_dict):
         source = source.state_dict()
     if not isinstance(source, Mapping):
@@ -126,63 +126,85 @@ def _as_numpy(v: Any) -> np.ndarray:
 
 
 def _local(state: Mapping[str, Any], prefix: str, subtree: bool) -> dict[str, Any]:
+    """The tensors at `prefix` (direct, or the whole subtree), keyed by local name. Only the matching
+    keys are read, so a lazy checkpoint reader loads one layer at a time."""
     p = prefix + "." if prefix else ""
-    return {k[len(p):]: v for k, v in state.items()
+    return {k[len(p):]: state[k] for k in state.keys()
             if k.startswith(p) and (subtree or "." not in k[len(p):])}
+
+
+def _shape(state: Mapping[str, Any], key: str) -> tuple[int, ...]:
+    return tuple(state.shape(key)) if hasattr(state, "shape") else tuple(state[key].shape)
+
+
+class MoveStream:
+    """Iterate (paddle key, value) for every paddle tensor as the plan fills it. After the iteration
+    `ledger` holds what went where; a strict stream raises WeightTransferError at the end, listing every
+    paddle tensor unfilled, torch tensor unused and shape mismatch."""
+
+    def __init__(self, torch_state: Mapping[str, Any], paddle_layer: Any, strict: bool = True):
+        self.state, self.layer, self.strict = torch_state, paddle_layer, strict
+        self.ledger = Ledger()
+
+    def __iter__(self) -> Iterator[tuple[str, np.ndarray]]:
+        torch_state, ledger = self.state, self.ledger
+        paddle_sd = self.layer.state_dict()
+        first_key: dict[int, str] = {}
+        for k, t in paddle_sd.items():
+            first_key.setdefault(id(t), k)
+            if first_key[id(t)] != k:
+                ledger.aliases[k] = first_key[id(t)]
+        filled: set[int] = set()
+        used: set[str] = set()
+        problems = ledger.problems
+        for prefix, t_prefix, layer, rule in _walk(self.layer):
+            subtree = rule.scope == "subtree"
+            local = _local(torch_state, t_prefix, subtree)
+            if not local:
+                continue
+            paddle_names = set(_local(paddle_sd, prefix, subtree))
+            for move in rule.forward(local, paddle_names):
+                key = f"{prefix}.{move.paddle}" if prefix else move.paddle
+                sources = tuple(f"{t_prefix}.{s}" if t_prefix else s for s in move.sources)
+                if key not in paddle_sd:
+                    continue          # its sources show up as unused
+                tensor = paddle_sd[key]
+                target_shape = tuple(tensor.shape)
+                if tuple(move.value.shape) != target_shape:
+                    problems.append(f"shape mismatch: {key} is {target_shape} in paddle, "
+                                    f"{', '.join(sources)} gives {tuple(move.value.shape)} ({move.transform})")
+                    used.update(sources)
+                    continue
+                used.update(sources)
+                if id(tensor) in filled:
+                    continue          # tied: moved once
+                filled.add(id(tensor))
+                ledger.entries.append(Entry(key, sources, move.transform, _shape(torch_state, sources[0]), target_shape))
+                yield key, move.value
+        for k in torch_state.keys():
+            if k not in used and k.rsplit(".", 1)[-1] in DROPPED:
+                ledger.dropped.append(k)
+        unfilled = [k for k, t in paddle_sd.items() if id(t) not in filled and k not in ledger.aliases]
+        unused = [k for k in torch_state.keys() if k not in used and k not in ledger.dropped]
+        if unfilled:
+            problems.append(f"{len(unfilled)} paddle tensor(s) not filled: {', '.join(unfilled)}")
+        if unused:
+            problems.append(f"{len(unused)} torch tensor(s) not used: {', '.join(unused)}")
+        if problems and self.strict:
+            raise WeightTransferError("weights do not pair up:\n  " + "\n  ".join(problems))
+
+
+def iter_moves(torch_state: Mapping[str, Any], paddle_layer: Any, *, strict: bool = True) -> MoveStream:
+    return MoveStream(torch_state, paddle_layer, strict)
 
 
 def plan(torch_state: Mapping[str, np.ndarray], paddle_layer: Any, *, strict: bool = True
          ) -> tuple[dict[str, np.ndarray], Ledger]:
     """Decide where every tensor goes. Strict: raises WeightTransferError listing every problem;
     otherwise the problems are kept in `ledger.problems` and only what pairs is planned."""
-    paddle_sd = paddle_layer.state_dict()
-    first_key: dict[int, str] = {}
-    ledger = Ledger()
-    for k, t in paddle_sd.items():
-        first_key.setdefault(id(t), k)
-        if first_key[id(t)] != k:
-            ledger.aliases[k] = first_key[id(t)]
-    values: dict[str, np.ndarray] = {}
-    filled: set[int] = set()
-    used: set[str] = set()
-    problems = ledger.problems
-    for prefix, t_prefix, layer, rule in _walk(paddle_layer):
-        subtree = rule.scope == "subtree"
-        local = _local(torch_state, t_prefix, subtree)
-        if not local:
-            continue
-        paddle_names = set(_local(paddle_sd, prefix, subtree))
-        for move in rule.forward(local, paddle_names):
-            key = f"{prefix}.{move.paddle}" if prefix else move.paddle
-            sources = tuple(f"{t_prefix}.{s}" if t_prefix else s for s in move.sources)
-            if key not in paddle_sd:
-                continue          # its sources show up as unused
-            tensor = paddle_sd[key]
-            target_shape = tuple(tensor.shape)
-            if tuple(move.value.shape) != target_shape:
-                problems.append(f"shape mismatch: {key} is {target_shape} in paddle, "
-                                f"{', '.join(sources)} gives {tuple(move.value.shape)} ({move.transform})")
-                used.update(sources)
-                continue
-            used.update(sources)
-            if id(tensor) in filled:
-                continue          # tied: moved once
-            filled.add(id(tensor))
-            values[key] = move.value
-            ledger.entries.append(Entry(key, sources, move.transform,
-                                        tuple(torch_state[sources[0]].shape), target_shape))
-    for k in torch_state:
-        if k not in used and k.rsplit(".", 1)[-1] in DROPPED:
-            ledger.dropped.append(k)
-    unfilled = [k for k, t in paddle_sd.items() if id(t) not in filled and k not in ledger.aliases]
-    unused = [k for k in torch_state if k not in used and k not in ledger.dropped]
-    if unfilled:
-        problems.append(f"{len(unfilled)} paddle tensor(s) not filled: {', '.join(unfilled)}")
-    if unused:
-        problems.append(f"{len(unused)} torch tensor(s) not used: {', '.join(unused)}")
-    if problems and strict:
-        raise WeightTransferError("weights do not pair up:\n  " + "\n  ".join(problems))
-    return values, ledger
+    stream = iter_moves(torch_state, paddle_layer, strict=strict)
+    values = dict(stream)
+    return values, stream.ledger
 
 
 def transfer_weights(source: Any, paddle_layer: Any, *, strict: bool = True) -> Ledger:
