@@ -64,6 +64,10 @@ class Analyzer(cst.CSTVisitor):
         self.bindings.add_import_from(node)
         return False
 
+    def foreign_names(self) -> set[str]:
+        """Names bound by non-torch imports (`np`, `math`, `re`, ...): never tensor receivers."""
+        return self.bindings.foreign
+
     def visit_Assign(self, node: cst.Assign) -> None:
         if len(node.targets) == 1 and isinstance(node.value, cst.Call):
             target = dotted(node.targets[0].target)
@@ -191,6 +195,7 @@ class Rewriter(cst.CSTTransformer):
 
     def __init__(self, table: Table, bindings: Bindings, instances: dict[str, str], module_classes: set[str]):
         super().__init__()
+        self._no_visit: set[int] = set()            # arguments a row drops: nothing in them is reported
         self.table = table
         self.b = bindings
         self.instances = instances
@@ -219,12 +224,9 @@ class Rewriter(cst.CSTTransformer):
             self._marks[-1].append(f"{COMMENT_PREFIX} unsupported {api} ({reason})")
 
     # -- statements carry the marks ------------------------------------------------------------------
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        if isinstance(node, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
-            self._marks.append([])
-        return super().on_visit(node)
-
     def on_leave(self, original: cst.CSTNode, updated: cst.CSTNode):
+        if id(original) in self._no_visit:
+            return updated
         result = super().on_leave(original, updated)
         if isinstance(original, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
             marks = self._marks.pop()
@@ -265,8 +267,22 @@ class Rewriter(cst.CSTTransformer):
         return self.b.resolve(node) is None     # a torch chain is rewritten whole, not piecewise
 
     def visit_Call(self, node: cst.Call) -> None:
-        if self.b.resolve(node.func) is not None:
+        q = self.b.resolve(node.func)
+        row = None
+        if q is not None:
             self._call_funcs.add(id(node.func))
+            row = self.table.lookup(q)
+        elif isinstance(node.func, cst.Attribute):
+            row = self._method_row(node)
+        if row is not None:
+            self._no_visit.update(id(a.value) for a in self._dropped_args(row, node))
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if id(node) in self._no_visit:
+            return False
+        if isinstance(node, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+            self._marks.append([])
+        return super().on_visit(node)
 
     def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute) -> cst.BaseExpression:
         return self._reference(original, updated)
@@ -318,10 +334,43 @@ class Rewriter(cst.CSTTransformer):
                 return MODULE
         return TENSOR
 
+    def _method_row(self, call: cst.Call) -> Row | None:
+        """The method row a call `recv.name(...)` stands for, or None when it cannot be that method:
+        the receiver is a non-torch module (`np.sum(a, 0)`) or a bare self/cls of a non-torch class, or
+        the arguments do not fit the torch signature (a keyword torch lacks, too many positionals)."""
+        func = call.func
+        head = (dotted(func.value) or "").split(".")[0]
+        if head in self.b.foreign:
+            return None
+        owner = self._receiver_type(func.value)
+        if owner == TENSOR and isinstance(func.value, cst.Name) and func.value.value in ("self", "cls"):
+            return None
+        row = self.table.method(func.attr.value, owner)
+        if row is None or row.args is None:
+            return row
+        sig = [a for a in row.args if a != "*"]
+        n_pos = row.args.index("*") if "*" in row.args else len(sig)
+        positional = [a for a in call.args if a.keyword is None and not a.star]
+        if len(positional) > n_pos and row.rule is None:     # a rule may take torch varargs (`x.flip(0, 1)`)
+            return None
+        if any(a.keyword is not None and a.keyword.value not in sig for a in call.args):
+            return None
+        return row
+
+    def _dropped_args(self, row: Row, call: cst.Call) -> list[cst.Arg]:
+        if not row.drop or row.args is None:
+            return []
+        sig = [a for a in row.args if a != "*"]
+        out = []
+        for i, a in enumerate(call.args):
+            name = a.keyword.value if a.keyword is not None else (sig[i] if not a.star and i < len(sig) else None)
+            if name in row.drop:
+                out.append(a)
+        return out
+
     def _method_call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         func = original.func
-        owner = self._receiver_type(func.value)
-        row = self.table.method(func.attr.value, owner)
+        row = self._method_row(original)
         if row is None:
             return updated
         self.found += 1

@@ -69,6 +69,7 @@ class NewImport:
 class Bindings:
     table: Table
     torch: dict[str, str] = field(default_factory=dict)     # local name -> torch qualname
+    foreign: set[str] = field(default_factory=set)          # names bound by non-torch imports
     paddle: dict[str, str] = field(default_factory=dict)    # local name -> paddle qualname after conversion
     # per old local name: the import that replaces it, or None when it cannot be imported statically
     plan: dict[str, NewImport | None] = field(default_factory=dict)
@@ -80,6 +81,7 @@ class Bindings:
         for alias in node.names:
             full = module_name(alias.name)
             if not is_torch(full):
+                self.foreign.add(alias.asname.name.value if alias.asname else full.split(".")[0])
                 continue
             if alias.asname is not None:
                 local = alias.asname.name.value
@@ -89,10 +91,12 @@ class Bindings:
                 self.torch[local] = local
 
     def add_import_from(self, node: cst.ImportFrom) -> None:
-        if node.relative or node.module is None or isinstance(node.names, cst.ImportStar):
+        if isinstance(node.names, cst.ImportStar):
             return
-        mod = module_name(node.module)
-        if not is_torch(mod):
+        mod = module_name(node.module) if node.module is not None else ""
+        if node.relative or not is_torch(mod):
+            self.foreign.update(a.asname.name.value if a.asname else a.name.value for a in node.names
+                                if isinstance(a.name, cst.Name) or a.asname)
             return
         for alias in node.names:
             name = alias.name.value

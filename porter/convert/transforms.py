@@ -98,7 +98,7 @@ def require_false(expr: cst.BaseExpression) -> dict[str, cst.BaseExpression]:
     """An option paddle does not have, whose False setting is paddle's only behaviour: False is dropped."""
     if isinstance(expr, cst.Name) and expr.value == "False":
         return {}
-    raise TransformError(f"paddle has only the False behaviour, got {cst.Module([]).code_for_node(expr)}")
+    raise TransformError(f"only False converts, got {cst.Module([]).code_for_node(expr)}")
 
 
 def require_one(expr: cst.BaseExpression) -> dict[str, cst.BaseExpression]:
@@ -107,7 +107,65 @@ def require_one(expr: cst.BaseExpression) -> dict[str, cst.BaseExpression]:
     items = [e.value for e in expr.elements] if isinstance(expr, (cst.Tuple, cst.List)) else [expr]
     if items and all(_number(e) == 1 and isinstance(e, cst.Integer) for e in items):
         return {}
-    raise TransformError(f"paddle has only the value 1, got {cst.Module([]).code_for_node(expr)}")
+    raise TransformError(f"only 1 converts, got {cst.Module([]).code_for_node(expr)}")
+
+
+def none_is_false(expr: cst.BaseExpression) -> cst.BaseExpression:
+    """`align_corners=None` (torch's default, meaning False) becomes False; paddle rejects None. Other values
+    are kept as written."""
+    if isinstance(expr, cst.Name) and expr.value == "None":
+        return cst.Name("False")
+    return expr
+
+
+def require_none(expr: cst.BaseExpression) -> cst.BaseExpression:
+    """An argument whose non-None values paddle treats differently (e.g. F.instance_norm running stats,
+    F.embedding padding_idx): a written None is kept, anything else cannot convert."""
+    if isinstance(expr, cst.Name) and expr.value == "None":
+        return expr
+    raise TransformError(f"only None converts (paddle differs for other values), got {cst.Module([]).code_for_node(expr)}")
+
+
+def bias_row(expr: cst.BaseExpression) -> cst.BaseExpression:
+    """F.bilinear's bias: torch takes shape [out], paddle wants a row vector [1, out]."""
+    if isinstance(expr, cst.Name) and expr.value == "None":
+        return expr
+    src = cst.Module([]).code_for_node(expr)
+    return cst.parse_expression(f"{src}.reshape([1, -1])" if isinstance(expr, (cst.Name, cst.Attribute))
+                                else f"({src}).reshape([1, -1])")
+
+
+def astype_int32(expr: cst.BaseExpression) -> cst.BaseExpression:
+    """Labels paddle only takes as int32 (F.ctc_loss), where torch takes int64."""
+    src = cst.Module([]).code_for_node(expr)
+    return cst.parse_expression(f"{src}.astype('int32')" if isinstance(expr, (cst.Name, cst.Attribute))
+                                else f"({src}).astype('int32')")
+
+
+def correction_to_unbiased(expr: cst.BaseExpression) -> dict[str, cst.BaseExpression]:
+    """`std(correction=0|1)` becomes `unbiased=False|True` (paddle's std has no `correction`); other
+    corrections cannot convert."""
+    v = _number(expr)
+    if isinstance(expr, cst.Integer) and v in (0, 1):
+        return {"unbiased": cst.Name("True" if v == 1 else "False")}
+    raise TransformError(f"only correction 0 or 1 converts (paddle's unbiased), got {cst.Module([]).code_for_node(expr)}")
+
+
+def drop_none(expr: cst.BaseExpression) -> dict[str, cst.BaseExpression]:
+    """A deprecated torch argument paddle lacks (losses' `size_average`, `reduce`): None, its default, is
+    dropped; any other value cannot convert."""
+    if isinstance(expr, cst.Name) and expr.value == "None":
+        return {}
+    raise TransformError(f"only None converts, got {cst.Module([]).code_for_node(expr)}")
+
+
+def bias_flag(expr: cst.BaseExpression) -> dict[str, cst.BaseExpression]:
+    """Norm layers' keyword-only `bias=B` (torch >= 2.1): False becomes `bias_attr=False`, True the default."""
+    if isinstance(expr, cst.Name) and expr.value == "True":
+        return {}
+    if isinstance(expr, cst.Name) and expr.value == "False":
+        return {"bias_attr": cst.Name("False")}
+    return {"bias_attr": cst.parse_expression(f"None if ({cst.Module([]).code_for_node(expr)}) else False")}
 
 
 # A transform returns the new value (the argument keeps its renamed name) or {paddle_arg: value, ...}.
@@ -119,9 +177,16 @@ TRANSFORMS: dict[str, Callable[[cst.BaseExpression], cst.BaseExpression | dict]]
     "require_true": require_true,
     "require_false": require_false,
     "require_one": require_one,
+    "drop_none": drop_none,
+    "bias_flag": bias_flag,
     "one_minus": one_minus,
     "logical_not": logical_not,
     "rnn_direction": rnn_direction,
+    "none_is_false": none_is_false,
+    "require_none": require_none,
+    "bias_row": bias_row,
+    "astype_int32": astype_int32,
+    "correction_to_unbiased": correction_to_unbiased,
 }
 
 

@@ -2,7 +2,6 @@ import paddle.nn as nn
 
 
 def make(c):
-    # porter: unsupported torch.nn.LSTM (no mapping)
     return nn.Sequential(
         nn.Conv2D(c, 2 * c, 3, 1, 1, bias_attr=False),  # positional head kept
         nn.BatchNorm2D(2 * c, epsilon=1e-3, momentum=0.99),          # eps positional -> keyword; momentum 1 - m
@@ -12,5 +11,5 @@ def make(c):
         nn.LeakyReLU(0.2),
         nn.Flatten(start_axis=1),
         nn.Softmax(axis=-1),
-        nn.LSTM(8, 16, 2, batch_first=True, bidirectional=True),
+        nn.LSTM(8, 16, 2, time_major=False, direction='bidirect'),
     )

@@ -9,5 +9,5 @@ class Net(nn.Layer):
         # porter: unsupported torch.special_thing (no mapping)
         if torch.special_thing(y):
             y = y + 1
-        # porter: unsupported torch.nn.MaxPool2d (argument 'dilation': paddle max pooling has no dilation)
+        # porter: unsupported torch.nn.MaxPool2d (argument 'dilation': only 1 converts, got 2)
         return nn.MaxPool2d(2, dilation=2)(y)

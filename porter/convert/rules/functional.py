@@ -1,0 +1,234 @@
+"""torch.nn.functional calls whose paddle form the row fields cannot express.
+
+- `softmax_dim` (F.softmax, F.log_softmax, F.softmin): torch without `dim` picks the dimension from the
+  input's rank (0 for 0-, 1- and 3-D input, else 1; a deprecated implicit choice), paddle uses -1. The rule
+  writes torch's choice out as `axis=0 if x.ndim in (0, 1, 3) else 1` when the input is a plain name, and
+  leaves the call unconverted otherwise. F.softmin(x) is F.softmax(-x).
+- `cross_entropy`: paddle's F.cross_entropy divides a mean by N including labels equal to a negative
+  ignore_index (the default -100; REFERENCE.md §0 #3) and takes the class axis last. torch defines
+  cross_entropy as nll_loss(log_softmax(input, 1)), and paddle's nll_loss handles ignore_index and weights
+  like torch's, so the call becomes `F.nll_loss(F.log_softmax(input, axis=1), label, ...)`.
+  A non-zero `label_smoothing` is not converted (paddle's smoothing uses the last axis as the class axis and
+  raises on ignored labels).
+- `one_hot`: paddle returns float32, torch int64: the result is cast with `.astype('int64')`.
+- `conv_padding` (F.conv1d/2d/3d): paddle's `padding='same'` ignores `dilation` (wrong numbers, measured),
+  so 'same' (or a padding porter cannot see) with a dilation other than 1 is left unconverted.
+- `interpolate` (F.interpolate, F.upsample*): paddle needs one size per spatial dimension, torch also takes
+  a single int. An int literal is expanded from the mode ('linear' 1-D, 'bilinear'/'bicubic' 2-D,
+  'trilinear' 3-D) or from the input's rank; `mode='nearest-exact'` does not exist in paddle.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import libcst as cst
+
+from porter.convert.rules import Unsupported, rule
+
+_MISSING = object()     # the argument is not in the call
+_UNKNOWN = object()     # a *args/**kwargs splat hides whether it is
+
+
+def _code(expr: cst.BaseExpression) -> str:
+    return cst.Module([]).code_for_node(expr)
+
+
+def _find(row, args: list[cst.Arg], name: str):
+    """(index, Arg) of torch argument `name` in a torch-form argument list, or _MISSING / _UNKNOWN."""
+    sig = [a for a in row.args if a != "*"]
+    positional_ok = row.args.index("*") if "*" in row.args else len(sig)
+    want = sig.index(name)
+    splat = False
+    for i, a in enumerate(args):
+        if a.star:
+            splat = True
+            continue
+        if a.keyword is not None:
+            if a.keyword.value == name:
+                return i, a
+        elif not splat and i == want and i < positional_ok:
+            return i, a
+    return _UNKNOWN if splat else _MISSING
+
+
+def _simple(expr: cst.BaseExpression) -> bool:
+    """A name or attribute chain: safe to write twice."""
+    if isinstance(expr, cst.Name):
+        return True
+    return isinstance(expr, cst.Attribute) and _simple(expr.value)
+
+
+def _is_none(expr: cst.BaseExpression) -> bool:
+    return isinstance(expr, cst.Name) and expr.value == "None"
+
+
+def _string(expr: cst.BaseExpression) -> str | None:
+    if isinstance(expr, cst.SimpleString):
+        return expr.evaluated_value
+    return None
+
+
+def _ints(expr: cst.BaseExpression) -> list[int] | None:
+    """An int literal or a tuple/list of int literals, else None."""
+    items = [e.value for e in expr.elements] if isinstance(expr, (cst.Tuple, cst.List)) else [expr]
+    if items and all(isinstance(e, cst.Integer) for e in items):
+        return [e.evaluated_value for e in items]
+    return None
+
+
+def _kw(name: str, value: cst.BaseExpression) -> cst.Arg:
+    eq = cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace(""))
+    return cst.Arg(value=value, keyword=cst.Name(name), equal=eq)
+
+
+def _set(args: list[cst.Arg], found, name: str, value: cst.BaseExpression) -> list[cst.Arg]:
+    """Replace the value of a found argument, or append it as a keyword."""
+    args = list(args)
+    if isinstance(found, tuple):
+        i, a = found
+        args[i] = a.with_changes(value=value)
+    else:
+        if args and args[-1].comma is cst.MaybeSentinel.DEFAULT:
+            args[-1] = args[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+        args.append(_kw(name, value))
+    return args
+
+
+def _convert(row, call: cst.Call, args: list[cst.Arg]):
+    from porter.convert.engine import convert_args
+
+    plan = convert_args(row, args)
+    if plan.args is None:
+        return Unsupported(plan.reason)
+    return call.with_changes(args=plan.args)
+
+
+@rule("softmax_dim")
+def softmax_dim(row, call: cst.Call, ctx):
+    args = list(call.args)
+    dim = _find(row, args, "dim")
+    inp = _find(row, args, "input")
+    if dim is _UNKNOWN or inp is _UNKNOWN or inp is _MISSING:
+        return Unsupported("arguments passed through *args/**kwargs cannot be matched")
+    if dim is _MISSING or _is_none(dim[1].value):
+        if not _simple(inp[1].value):
+            return Unsupported("without dim torch picks the dimension from the input's rank (0 for 0-, 1- and "
+                               "3-D input, else 1), paddle uses -1; pass dim explicitly")
+        src = _code(inp[1].value)
+        args = _set(args, dim, "dim", cst.parse_expression(f"0 if {src}.ndim in (0, 1, 3) else 1"))
+        inp = _find(row, args, "input")
+    if row.torch.endswith(".softmin"):
+        value = inp[1].value
+        neg = cst.parse_expression(f"-{_code(value)}" if _simple(value) else f"-({_code(value)})")
+        args = _set(args, inp, "input", neg)
+    return _convert(row, call, args)
+
+
+def _is_zero(expr: cst.BaseExpression) -> bool:
+    return isinstance(expr, (cst.Integer, cst.Float)) and expr.evaluated_value == 0
+
+
+@rule("cross_entropy")
+def cross_entropy(row, call: cst.Call, ctx):
+    args = list(call.args)
+    ls = _find(row, args, "label_smoothing")
+    inp = _find(row, args, "input")
+    if ls is _UNKNOWN or inp is _UNKNOWN or inp is _MISSING:
+        return Unsupported("arguments passed through *args/**kwargs cannot be matched")
+    if isinstance(ls, tuple) and _is_zero(ls[1].value):
+        row = dataclasses.replace(row, drop=row.drop | {"label_smoothing"},
+                                  unsupported={k: v for k, v in row.unsupported.items() if k != "label_smoothing"})
+    logp = cst.Call(func=ctx.emit("paddle.nn.functional.log_softmax"),
+                    args=[cst.Arg(value=inp[1].value, comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))),
+                          _kw("axis", cst.Integer("1"))])
+    args = _set(args, inp, "input", logp)
+    return _convert(row, call, args)
+
+
+@rule("one_hot")
+def one_hot(row, call: cst.Call, ctx):
+    new = _convert(row, call, list(call.args))
+    if isinstance(new, Unsupported):
+        return new
+    return cst.Call(func=cst.Attribute(value=new, attr=cst.Name("astype")),
+                    args=[cst.Arg(value=cst.SimpleString("'int64'"))])
+
+
+@rule("conv_padding")
+def conv_padding(row, call: cst.Call, ctx):
+    args = list(call.args)
+    pad = _find(row, args, "padding")
+    dil = _find(row, args, "dilation")
+    if pad is _UNKNOWN or dil is _UNKNOWN:
+        return Unsupported("arguments passed through *args/**kwargs cannot be matched")
+    vals = _ints(dil[1].value) if isinstance(dil, tuple) else [1]
+    dilated = vals is None or any(v != 1 for v in vals)
+    if dilated and isinstance(pad, tuple) and _ints(pad[1].value) is None and _string(pad[1].value) != "valid":
+        return Unsupported("paddle's padding='same' ignores dilation (wrong numbers); write the padding out "
+                           "(dilation * (kernel - 1) in total per dimension, the odd one on the right)")
+    return _convert(row, call, args)
+
+
+_MODE_DIMS = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}
+
+
+@rule("interpolate")
+def interpolate(row, call: cst.Call, ctx):
+    args = list(call.args)
+    sig = [a for a in row.args if a != "*"]
+    mode_arg = _find(row, args, "mode") if "mode" in sig else _MISSING
+    size = _find(row, args, "size")
+    inp = _find(row, args, "input")
+    if _UNKNOWN in (mode_arg, size, inp):
+        return Unsupported("arguments passed through *args/**kwargs cannot be matched")
+    if isinstance(mode_arg, tuple):
+        mode = _string(mode_arg[1].value)
+    else:
+        mode = row.add.get("mode", "nearest")
+    if mode == "nearest-exact":
+        return Unsupported("paddle has no mode='nearest-exact'")
+    if isinstance(size, tuple) and isinstance(size[1].value, cst.Integer):
+        n = _MODE_DIMS.get(mode) if mode is not None else None
+        v = _code(size[1].value)
+        if n is not None:
+            new = cst.parse_expression("[" + ", ".join([v] * n) + "]")
+        elif isinstance(inp, tuple) and _simple(inp[1].value):
+            new = cst.parse_expression(f"[{v}] * ({_code(inp[1].value)}.ndim - 2)")
+        else:
+            return Unsupported("paddle needs one size per spatial dimension; write size as a tuple")
+        args = _set(args, size, "size", new)
+    return _convert(row, call, args)
+
+
+@rule("pool_ceil")
+def pool_ceil(row, call: cst.Call, ctx):
+    """F.max_pool*/avg_pool*/lp_pool* with ceil_mode=True: where stride > kernel - padding torch drops a last
+    window that would start in the right padding and paddle keeps it (one more output, measured), so such
+    calls (or ones whose sizes are not literals) are left unconverted."""
+    args = list(call.args)
+    ceil = _find(row, args, "ceil_mode")
+    if ceil is _UNKNOWN:
+        return Unsupported("arguments passed through *args/**kwargs cannot be matched")
+    if isinstance(ceil, tuple) and not (isinstance(ceil[1].value, cst.Name) and ceil[1].value.value == "False"):
+        ndim = int(row.torch[-2])
+
+        def per_dim(name, default):
+            found = _find(row, args, name) if name in row.args else _MISSING
+            if found is _MISSING or (isinstance(found, tuple) and _is_none(found[1].value)):
+                return default
+            vals = _ints(found[1].value) if isinstance(found, tuple) else None
+            if vals is None:
+                return None
+            return vals * ndim if len(vals) == 1 else vals
+
+        kernel = per_dim("kernel_size", None)
+        stride = per_dim("stride", kernel)
+        padding = per_dim("padding", [0] * ndim)
+        if kernel is None or stride is None or padding is None:
+            return Unsupported("ceil_mode with a kernel_size, stride or padding that is not a literal: where "
+                               "stride > kernel - padding torch drops a last window starting in the padding, "
+                               "paddle keeps it")
+        if any(s > k - p for k, s, p in zip(kernel, stride, padding)):
+            return Unsupported("ceil_mode=True with stride > kernel_size - padding: torch drops a last window "
+                               "that would start in the right padding, paddle keeps it (one more output)")
+    return _convert(row, call, args)
