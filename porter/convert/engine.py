@@ -49,6 +49,23 @@ class Conversion:
         return self.found > 0
 
 
+def _blocks(stmt: cst.CSTNode) -> list[list[cst.CSTNode]]:
+    """The statement lists nested in a compound statement: body, else/elif, except, finally, match cases."""
+    out = []
+    for attr in ("body", "orelse", "finalbody"):
+        part = getattr(stmt, attr, None)
+        if isinstance(part, cst.If):                      # elif
+            out.append([part])
+            continue
+        if isinstance(part, (cst.Else, cst.Finally)):
+            part = part.body
+        if isinstance(part, (cst.IndentedBlock, cst.SimpleStatementSuite)):
+            out.append(list(part.body))
+    for clause in (*(getattr(stmt, "handlers", ()) or ()), *(getattr(stmt, "cases", ()) or ())):
+        out.append(list(clause.body.body))
+    return out
+
+
 class Analyzer(cst.CSTVisitor):
     def __init__(self, table: Table):
         self.bindings = Bindings(table)
@@ -76,6 +93,26 @@ class Analyzer(cst.CSTVisitor):
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self._bases.append((node.name.value, [b.value for b in node.bases]))
+
+    def walk(self, module: cst.Module) -> None:
+        """Imports, assignments and class statements only: expressions are never entered, which keeps
+        this pass a small fraction of a full tree visit."""
+        stack = list(reversed(module.body))
+        while stack:
+            stmt = stack.pop()
+            if isinstance(stmt, cst.SimpleStatementLine):
+                for small in stmt.body:
+                    if isinstance(small, cst.Import):
+                        self.visit_Import(small)
+                    elif isinstance(small, cst.ImportFrom):
+                        self.visit_ImportFrom(small)
+                    elif isinstance(small, cst.Assign):
+                        self.visit_Assign(small)
+                continue
+            if isinstance(stmt, cst.ClassDef):
+                self.visit_ClassDef(stmt)
+            for block in _blocks(stmt):
+                stack.extend(reversed(block))
 
     def instance_types(self) -> dict[str, str]:
         """variable -> torch type of its value, for method-row lookup."""
@@ -191,8 +228,6 @@ def _fix_commas(out: list[cst.Arg], original: list[cst.Arg]) -> list[cst.Arg]:
 
 
 class Rewriter(cst.CSTTransformer):
-    METADATA_DEPENDENCIES = (PositionProvider,)
-
     def __init__(self, table: Table, bindings: Bindings, instances: dict[str, str], module_classes: set[str]):
         super().__init__()
         self._no_visit: set[int] = set()            # arguments a row drops: nothing in them is reported
@@ -200,7 +235,7 @@ class Rewriter(cst.CSTTransformer):
         self.b = bindings
         self.instances = instances
         self.module_classes = module_classes
-        self.unconverted: list[Unconverted] = []
+        self.unconverted: list[tuple[cst.CSTNode, str, str]] = []
         self.found = 0
         self.needs_paddle = False
         self._skip: set[int] = set()                # Name nodes that are not references
@@ -209,8 +244,6 @@ class Rewriter(cst.CSTTransformer):
         self._class_is_module: list[bool] = []
 
     # -- helpers -------------------------------------------------------------------------------------
-    def line(self, node: cst.CSTNode) -> int:
-        return self.get_metadata(PositionProvider, node).start.line
 
     def emit(self, target: str, like: cst.BaseExpression | None = None) -> cst.BaseExpression:
         head = (dotted(like) or "").split(".")[0] if like is not None else None
@@ -219,7 +252,7 @@ class Rewriter(cst.CSTTransformer):
         return expr
 
     def unsupported(self, node: cst.CSTNode, api: str, reason: str) -> None:
-        self.unconverted.append(Unconverted(self.line(node), api, reason))
+        self.unconverted.append((node, api, reason))      # lines are resolved at the end, only if needed
         if self._marks:
             self._marks[-1].append(f"{COMMENT_PREFIX} unsupported {api} ({reason})")
 
@@ -402,15 +435,18 @@ class Rewriter(cst.CSTTransformer):
 
 def convert_module(module: cst.Module, table: Table | None = None) -> Conversion:
     table = table or default_table()
-    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
     analyzer = Analyzer(table)
-    wrapper.module.visit(analyzer)
+    analyzer.walk(module)
     analyzer.bindings.finish()
     instances = analyzer.instance_types()
     rewriter = Rewriter(table, analyzer.bindings, instances, analyzer.module_classes)
-    new = wrapper.visit(rewriter)
+    new = module.visit(rewriter)
     new = imports.rewrite(new, analyzer.bindings, rewriter.needs_paddle)
-    unconverted = sorted(rewriter.unconverted, key=lambda u: u.line)
+    unconverted = []
+    if rewriter.unconverted:      # positions cost a code-generation pass: only when something is reported
+        positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+        unconverted = sorted((Unconverted(positions[n].start.line, api, reason) for n, api, reason in rewriter.unconverted),
+                             key=lambda u: u.line)
     return Conversion(new.code, unconverted, rewriter.found, rewriter.found - len(unconverted))
 
 

@@ -86,6 +86,9 @@ class ImportRewriter(cst.CSTTransformer):
             return module_name(stmt.module).split(".")[0] == "torch"
         return False
 
+    def visit_SimpleStatementLine(self, node) -> bool:
+        return False                      # imports are statements: never walk into expressions
+
     def leave_SimpleStatementLine(self, original, updated):
         if not any(self._is_torch_import(s) for s in updated.body):
             return updated
