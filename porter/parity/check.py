@@ -19,6 +19,9 @@ import numpy as np
 from porter.parity.metrics import Comparison, compare, compare_outputs
 
 
+GRAD_REL_L2 = 1e-3
+
+
 @dataclass
 class LayerResult:
     path: str
@@ -205,11 +208,12 @@ def check_parity(torch_module, paddle_layer, inputs: Sequence[np.ndarray], *, de
     torch_module.eval()
     paddle_layer.eval()
 
+    # one forward of each model serves the outputs, every layer's output and (graph kept) the backward
     capture = _Capture(torch_module, paddle_layer) if layers else None
     try:
-        with torch.no_grad():
+        with torch.set_grad_enabled(backward):
             t_out = torch_module(*[_to_torch(x, t_dev) for x in inputs])
-        with paddle.no_grad():
+        with paddle.set_grad_enabled(backward):
             p_out = paddle_layer(*[_to_paddle(x) for x in inputs])
     finally:
         if capture:
@@ -230,8 +234,9 @@ def check_parity(torch_module, paddle_layer, inputs: Sequence[np.ndarray], *, de
             _localise(report, capture, device, rtol, atol, paddle_layer)
 
     if backward:
-        report.gradients = _compare_gradients(torch_module, paddle_layer, inputs, t_dev, device, rtol, atol, seed)
+        report.gradients = _compare_gradients(torch_module, paddle_layer, t_out, p_out, device, rtol, atol, seed)
         passed = passed and all(c.passed for c in report.gradients)
+    del t_out, p_out, capture
 
     if second_inputs is not None:
         with torch.no_grad():
@@ -260,7 +265,7 @@ def _localise(report: ParityReport, capture: _Capture, device, rtol, atol, paddl
                 out = p_layer(*_torch_to_paddle(tuple(args)), **_torch_to_paddle(dict(kwargs)))
             local = _first(compare_outputs(capture.t_out[path], out, device, rtol, atol, path or "model"))
         except Exception as e:  # the paddle layer cannot take torch's inputs: a divergence in itself
-            local = Comparison(path or "model", [], "", float("inf"), float("inf"), 1.0, float("nan"), 0, 0,
+            local = Comparison(path or "model", [], "", float("inf"), float("inf"), 1.0, float("nan"), float("inf"), 0, 0,
                                False, f"replay failed: {type(e).__name__}: {e}")
         by_path[path].local = local
         if local is not None and not local.passed:
@@ -276,15 +281,13 @@ def _localise(report: ParityReport, capture: _Capture, device, rtol, atol, paddl
             return
 
 
-def _compare_gradients(torch_module, paddle_layer, inputs, t_dev, device, rtol, atol, seed) -> list[Comparison]:
+def _compare_gradients(torch_module, paddle_layer, t_out, p_out, device, rtol, atol, seed) -> list[Comparison]:
     """Loss = sum over outputs of <output, R> with a fixed random R (a permutation cannot hide); the
     torch gradients are moved through the same weight rules as the weights, then compared."""
     import paddle
     import torch
     from porter.weights import plan
 
-    t_out = torch_module(*[_to_torch(x, t_dev) for x in inputs])
-    p_out = paddle_layer(*[_to_paddle(x) for x in inputs])
     rng = np.random.default_rng(seed + 7)
     t_loss, p_loss = 0, 0
     t_leaves = [v for v in _tensor_leaves(t_out) if v.dtype.is_floating_point]
@@ -310,10 +313,10 @@ def _compare_gradients(torch_module, paddle_layer, inputs, t_dev, device, rtol, 
         param = sd[key]
         if getattr(param, "stop_gradient", True) or param.grad is None:
             continue
-        scale = max(1.0, float(np.abs(tg).max()) if tg.size else 1.0)
-        # gradients sum over the batch and the projection: relative to the gradient's own scale
-        out.append(compare(f"grad {key}", tg, param.grad.numpy(), device,
-                           rtol if rtol is not None else 1e-4, (atol if atol is not None else 1e-5) * scale))
+        c = compare(f"grad {key}", tg, param.grad.numpy(), device, rtol, atol)
+        c.passed = c.rel_l2 <= GRAD_REL_L2 and not c.note     # see porter.parity.metrics: gradients
+        c.rtol, c.atol = GRAD_REL_L2, 0.0
+        out.append(c)
     return out
 
 

@@ -10,6 +10,12 @@ Default tolerances (an element passes when |p - t| <= atol + rtol * |t|):
 | float64        | 1e-10 | 1e-10 |                                                            |
 | float16/bf16   | 1e-2  | 1e-2  |                                                            |
 | integer/bool   | 0     | 0     | exact                                                      |
+
+Parameter gradients (porter.parity.check) pass on the relative L2 error ||p - t|| / ||t|| <= 1e-3, with
+the element-wise figures reported beside it. Element-wise is the wrong test for gradients: an activation
+within rounding of a ReLU kink flips its derivative, so a correct ResNet-50 port shows a few elements
+(0.2-0.8%, measured) with O(1) relative differences that move between runs; their L2 share stays below
+1e-4, while a mapping bug (a transposed weight, a wrong epsilon) gives 1e-2 or more.
 """
 from __future__ import annotations
 
@@ -39,6 +45,7 @@ class Comparison:
     max_rel: float
     mismatch: float          # share of elements outside tolerance
     cosine: float
+    rel_l2: float            # ||p - t|| / ||t||
     rtol: float
     atol: float
     passed: bool
@@ -80,27 +87,40 @@ def compare(name: str, t: np.ndarray, p: np.ndarray, device: str = "cpu",
     rtol = d_rtol if rtol is None else rtol
     atol = d_atol if atol is None else atol
     if t.shape != p.shape:
-        return Comparison(name, list(t.shape), dtype, float("inf"), float("inf"), 1.0, float("nan"),
+        return Comparison(name, list(t.shape), dtype, float("inf"), float("inf"), 1.0, float("nan"), float("inf"),
                           rtol, atol, False, f"shape torch {t.shape} vs paddle {p.shape}")
     note = "" if t.dtype == p.dtype else f"dtype torch {t.dtype} vs paddle {p.dtype}"
     if t.size == 0:
-        return Comparison(name, list(t.shape), dtype, 0.0, 0.0, 0.0, 1.0, rtol, atol, not note, note)
-    tf, pf = t.astype(np.float64), p.astype(np.float64)
-    finite = np.isfinite(tf) & np.isfinite(pf)
-    same_nonfinite = (~np.isfinite(tf)) & (~np.isfinite(pf)) & ((tf == pf) | (np.isnan(tf) & np.isnan(pf)))
-    diff = np.where(finite, np.abs(tf - pf), np.where(same_nonfinite, 0.0, np.inf))
-    bad = diff > atol + rtol * np.abs(np.where(finite, tf, 0.0))
-    rel = diff / np.maximum(np.abs(tf), 1e-12)
-    nt, np_ = np.linalg.norm(np.where(finite, tf, 0)), np.linalg.norm(np.where(finite, pf, 0))
-    cosine = float(np.sum(np.where(finite, tf * pf, 0)) / (nt * np_)) if nt > 0 and np_ > 0 else (1.0 if nt == np_ else 0.0)
-    return Comparison(name, list(t.shape), dtype, float(diff.max()), float(np.where(finite, rel, np.inf).max()),
-                      float(bad.mean()), cosine, rtol, atol, bool(not bad.any()) and not note, note)
+        return Comparison(name, list(t.shape), dtype, 0.0, 0.0, 0.0, 1.0, 0.0, rtol, atol, not note, note)
+    # float tensors are compared in their own dtype (no float64 copies of large activations); the
+    # subtraction of two float32 values is exact to float32 rounding, far below any tolerance used here
+    tf = t if t.dtype.kind == "f" and t.dtype.itemsize >= 4 else t.astype(np.float64)
+    pf = p.astype(tf.dtype, copy=False)
+    with np.errstate(invalid="ignore", over="ignore"):
+        diff = np.abs(tf - pf)
+    mag = np.abs(tf)
+    if not np.isfinite(diff).all():          # rare: compare non-finite values by identity, the rest as usual
+        same = (tf == pf) | (np.isnan(tf) & np.isnan(pf))      # inf == inf, nan where both are nan
+        diff = np.where(same, 0, np.where(np.isfinite(diff), diff, np.inf)).astype(tf.dtype)
+        finite = np.isfinite(tf) & np.isfinite(pf)
+        tf, pf, mag = np.where(finite, tf, 0), np.where(finite, pf, 0), np.where(finite, mag, 0)
+    bad = diff > atol + rtol * mag
+    max_abs = float(diff.max())
+    max_rel = float((diff / np.maximum(mag, 1e-12)).max())
+    dot = float(np.einsum("i,i->", tf.ravel(), pf.ravel(), dtype=np.float64))
+    nt = float(np.sqrt(np.einsum("i,i->", tf.ravel(), tf.ravel(), dtype=np.float64)))
+    np_ = float(np.sqrt(np.einsum("i,i->", pf.ravel(), pf.ravel(), dtype=np.float64)))
+    cosine = dot / (nt * np_) if nt > 0 and np_ > 0 else (1.0 if nt == np_ else 0.0)
+    dn = float(np.sqrt(np.einsum("i,i->", diff.ravel(), diff.ravel(), dtype=np.float64)))
+    rel_l2 = dn / nt if nt > 0 else (0.0 if dn == 0 else float("inf"))
+    return Comparison(name, list(t.shape), dtype, max_abs, max_rel, float(bad.mean()), cosine, rel_l2, rtol, atol,
+                      bool(not bad.any()) and not note, note)
 
 
 def compare_outputs(t_out: Any, p_out: Any, device: str = "cpu", rtol=None, atol=None,
                     prefix: str = "output") -> list[Comparison]:
     t_leaves, p_leaves = leaves(t_out, prefix), leaves(p_out, prefix)
     if [n for n, _ in t_leaves] != [n for n, _ in p_leaves]:
-        return [Comparison(prefix, [], "", float("inf"), float("inf"), 1.0, float("nan"), 0, 0, False,
+        return [Comparison(prefix, [], "", float("inf"), float("inf"), 1.0, float("nan"), float("inf"), 0, 0, False,
                            f"structure differs: torch {[n for n, _ in t_leaves]} vs paddle {[n for n, _ in p_leaves]}")]
     return [compare(n, t, p, device, rtol, atol) for (n, t), (_, p) in zip(t_leaves, p_leaves)]

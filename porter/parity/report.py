@@ -35,12 +35,12 @@ def _f(x: float) -> str:
 
 
 def _table(cmps, limit=None) -> list[str]:
-    rows = ["| tensor | shape | max abs | max rel | mismatch | cosine | tol (rtol/atol) | |",
-            "|---|---|---|---|---|---|---|---|"]
+    rows = ["| tensor | shape | max abs | max rel | mismatch | cosine | rel L2 | tol (rtol/atol) | |",
+            "|---|---|---|---|---|---|---|---|---|"]
     shown = sorted(cmps, key=lambda c: (c.passed, -c.max_abs))[:limit] if limit else cmps
     for c in shown:
         rows.append(f"| `{c.name}` | {tuple(c.shape)} | {_f(c.max_abs)} | {_f(c.max_rel)} | {c.mismatch:.1%} | "
-                    f"{c.cosine:.6f} | {c.rtol:g}/{c.atol:.1g} | {'✅' if c.passed else '❌ ' + c.note} |")
+                    f"{c.cosine:.6f} | {_f(c.rel_l2)} | {c.rtol:g}/{c.atol:.1g} | {'✅' if c.passed else '❌ ' + c.note} |")
     return rows
 
 
@@ -61,7 +61,8 @@ def to_markdown(r) -> str:
         out += ["", "### Outputs at a second batch size", *_table(r.second_batch)]
     if r.gradients:
         bad = sum(not c.passed for c in r.gradients)
-        out += ["", f"### Parameter gradients ({len(r.gradients)} compared, {bad} outside tolerance; worst 5)",
+        out += ["", f"### Parameter gradients ({len(r.gradients)} compared, {bad} outside tolerance "
+                f"(relative L2 error <= 1e-3); worst 5)",
                 *_table(r.gradients, limit=5)]
     fd = r.first_divergence
     if fd is not None:
