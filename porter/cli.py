@@ -89,7 +89,8 @@ def _check(args) -> int:
     try:
         report = run_check(args.entry, inputs=inputs, second_inputs=second, path=args.path,
                            paddle_path=args.paddle_path, kwargs=kwargs, device=args.device,
-                           rtol=args.rtol, atol=args.atol, backward=not args.no_backward)
+                           rtol=args.rtol, atol=args.atol, backward=not args.no_backward,
+                           train_step=args.train_step)
     except StageError as e:
         print(f"porter: could not run: {e}", file=sys.stderr)
         return EXIT_INPUT
@@ -168,6 +169,9 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--rtol", type=float, help="relative tolerance (default per dtype and device; see docs)")
     k.add_argument("--atol", type=float, help="absolute tolerance (default per dtype and device)")
     k.add_argument("--no-backward", action="store_true", help="skip the gradient comparison")
+    k.add_argument("--train-step", metavar="OPTIMIZER",
+                   help="also compare the parameters after one step of this torch optimizer over `params`, "
+                        "converted by porter, e.g. \"torch.optim.AdamW(params, lr=1e-3)\"")
     k.add_argument("--seed", type=int, default=0)
     k.add_argument("--report", help="write the Markdown report here")
     k.add_argument("--json", help="write the JSON report here")
@@ -181,6 +185,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    import warnings
+    warnings.filterwarnings("ignore", message="No ccache found")   # printed by every paddle import
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

@@ -140,3 +140,30 @@ def test_cli_check_names_the_failing_stage(tmp_path, capsys):
     assert "could not run: load torch model" in capsys.readouterr().err
     assert main(["check", "x.py:Net", "--input", "1,x"]) == 2
     assert "inputs:" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("optimizer", ["torch.optim.SGD(params, lr=0.1, momentum=0.9)",
+                                       "torch.optim.AdamW(params, lr=1e-2, weight_decay=0.1)"])
+def test_train_step_compares_parameters_after_one_step(optimizer):
+    from porter import check_parity
+    r = check_parity(torch_net(), paddle_net(), _inputs(), train_step=optimizer)
+    assert r.passed and r.train_step and all(c.passed for c in r.train_step), r.to_markdown()
+    assert "Parameters after one optimizer step" in r.to_markdown()
+
+
+def test_train_step_catches_a_wrong_optimizer_mapping(monkeypatch):
+    """Adam is not AdamW (coupled vs decoupled decay, REFERENCE.md §4): a conversion that swapped them
+    must fail the train step although forward and gradients match."""
+    import porter.convert.engine as engine
+    from porter import check_parity
+    real = engine.convert_source
+
+    def wrong(code, table=None):
+        conv = real(code, table)
+        conv.code = conv.code.replace("optimizer.AdamW(", "optimizer.Adam(")
+        return conv
+
+    monkeypatch.setattr(engine, "convert_source", wrong)
+    r = check_parity(torch_net(), paddle_net(), _inputs(), train_step="torch.optim.AdamW(params, lr=1e-2, weight_decay=0.5)")
+    assert all(c.passed for c in r.outputs) and all(c.passed for c in r.gradients)
+    assert not r.passed and any(not c.passed for c in r.train_step)

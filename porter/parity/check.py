@@ -44,6 +44,7 @@ class ParityReport:
     first_divergence: dict | None = None
     gradients: list[Comparison] = field(default_factory=list)
     second_batch: list[Comparison] | None = None
+    train_step: list[Comparison] | None = None    # parameters after one optimizer step
     environment: dict = field(default_factory=dict)
     model: str = ""
     weights: dict = field(default_factory=dict)
@@ -191,8 +192,12 @@ def _source_line(paddle_root, path: str) -> str | None:
 def check_parity(torch_module, paddle_layer, inputs: Sequence[np.ndarray], *, device: str = "cpu",
                  rtol: float | None = None, atol: float | None = None, transfer: bool = True,
                  layers: bool = True, backward: bool = True, second_inputs: Sequence[np.ndarray] | None = None,
-                 seed: int = 0) -> ParityReport:
-    """Compare `torch_module` and `paddle_layer` on `inputs` (numpy arrays, positional arguments)."""
+                 train_step: str | None = None, seed: int = 0) -> ParityReport:
+    """Compare `torch_module` and `paddle_layer` on `inputs` (numpy arrays, positional arguments).
+
+    `train_step`: a torch optimizer expression over `params`, e.g. "torch.optim.AdamW(params, lr=1e-3)";
+    it is converted with porter, both optimizers take one step on the gradients of the check's loss, and
+    the parameters are compared (needs backward)."""
     import paddle
     import torch
 
@@ -236,6 +241,9 @@ def check_parity(torch_module, paddle_layer, inputs: Sequence[np.ndarray], *, de
     if backward:
         report.gradients = _compare_gradients(torch_module, paddle_layer, t_out, p_out, device, rtol, atol, seed)
         passed = passed and all(c.passed for c in report.gradients)
+        if train_step:
+            report.train_step = _compare_train_step(torch_module, paddle_layer, train_step, device)
+            passed = passed and all(c.passed for c in report.train_step)
     del t_out, p_out, capture
 
     if second_inputs is not None:
@@ -315,6 +323,38 @@ def _compare_gradients(torch_module, paddle_layer, t_out, p_out, device, rtol, a
             continue
         c = compare(f"grad {key}", tg, param.grad.numpy(), device, rtol, atol)
         c.passed = c.rel_l2 <= GRAD_REL_L2 and not c.note     # see porter.parity.metrics: gradients
+        c.rtol, c.atol = GRAD_REL_L2, 0.0
+        out.append(c)
+    return out
+
+
+def _compare_train_step(torch_module, paddle_layer, expr: str, device) -> list[Comparison]:
+    """One step of the torch optimizer `expr` and of its porter conversion, on the gradients already
+    computed; parameters compared through the weight rules (relative L2, as gradients)."""
+    import paddle
+    import torch
+    from porter.convert.engine import convert_source
+    from porter.weights import plan
+
+    program = f"import torch\nopt = {expr}\n"
+    conv = convert_source(program)
+    if conv.unconverted:
+        raise ValueError(f"the optimizer expression does not convert: {conv.unconverted}")
+    t_ns = {"params": torch_module.parameters()}
+    exec(program, t_ns)  # noqa: S102 - the user's own optimizer expression, as they asked
+    p_ns = {"params": paddle_layer.parameters()}
+    exec(conv.code, p_ns)  # noqa: S102
+    t_ns["opt"].step()
+    p_ns["opt"].step()
+    state = {k: v.detach().cpu().numpy() for k, v in torch_module.state_dict().items()}
+    values, _ = plan(state, paddle_layer, strict=False)
+    sd = paddle_layer.state_dict()
+    out = []
+    for key, tv in values.items():
+        if getattr(sd[key], "stop_gradient", True):
+            continue
+        c = compare(f"after step {key}", tv, sd[key].numpy(), device)
+        c.passed = c.rel_l2 <= GRAD_REL_L2 and not c.note
         c.rtol, c.atol = GRAD_REL_L2, 0.0
         out.append(c)
     return out

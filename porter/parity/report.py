@@ -20,6 +20,7 @@ def to_json(r) -> dict:
         "outputs": [c.to_json() for c in r.outputs],
         "second_batch": None if r.second_batch is None else [c.to_json() for c in r.second_batch],
         "gradients": [c.to_json() for c in r.gradients],
+        "train_step": None if r.train_step is None else [c.to_json() for c in r.train_step],
         "layers": [l.to_json() for l in r.layers],
         "weights": r.weights,
         "environment": r.environment,
@@ -64,6 +65,10 @@ def to_markdown(r) -> str:
         out += ["", f"### Parameter gradients ({len(r.gradients)} compared, {bad} outside tolerance "
                 f"(relative L2 error <= 1e-3); worst 5)",
                 *_table(r.gradients, limit=5)]
+    if r.train_step is not None:
+        bad = sum(not c.passed for c in r.train_step)
+        out += ["", f"### Parameters after one optimizer step ({len(r.train_step)} compared, {bad} outside "
+                f"tolerance; worst 5)", *_table(r.train_step, limit=5)]
     fd = r.first_divergence
     if fd is not None:
         local = fd["local"]

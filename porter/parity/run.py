@@ -69,7 +69,8 @@ def convert_tree(target: Target, out: Path) -> Path:
 
 
 def run_check(spec: str, *, inputs, second_inputs=None, path: str | None = None, paddle_path: str | None = None,
-              kwargs: dict | None = None, device: str = "cpu", rtol=None, atol=None, backward: bool = True):
+              kwargs: dict | None = None, device: str = "cpu", rtol=None, atol=None, backward: bool = True,
+              train_step: str | None = None):
     from porter.parity.check import check_parity
     kwargs = kwargs or {}
     try:
@@ -96,7 +97,7 @@ def run_check(spec: str, *, inputs, second_inputs=None, path: str | None = None,
             raise StageError("load paddle model", f"{type(e).__name__}: {e}") from None
         try:
             report = check_parity(torch_model, paddle_model, inputs, device=device, rtol=rtol, atol=atol,
-                                  backward=backward, second_inputs=second_inputs)
+                                  backward=backward, second_inputs=second_inputs, train_step=train_step)
         except Exception as e:
             from porter.weights import WeightTransferError
             stage = "transfer weights" if isinstance(e, WeightTransferError) else "run"
