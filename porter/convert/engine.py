@@ -71,6 +71,7 @@ class Analyzer(cst.CSTVisitor):
         self.bindings = Bindings(table)
         self.assigns: list[tuple[str, cst.BaseExpression]] = []
         self.module_classes: set[str] = set()   # classes in this file deriving from torch modules
+        self._class_values: list[tuple[int, str, cst.BaseExpression]] = []
         self._bases: list[tuple[str, list[cst.BaseExpression]]] = []
 
     def visit_Import(self, node: cst.Import) -> bool:
@@ -95,11 +96,12 @@ class Analyzer(cst.CSTVisitor):
         self._bases.append((node.name.value, [b.value for b in node.bases]))
 
     def walk(self, module: cst.Module) -> None:
-        """Imports, assignments and class statements only: expressions are never entered, which keeps
-        this pass a small fraction of a full tree visit."""
-        stack = list(reversed(module.body))
-        while stack:
-            stmt = stack.pop()
+        """Imports, assignments, class and def statements only: expressions are never entered, which
+        keeps this pass a small fraction of a full tree visit."""
+        self._walk(module.body, None)
+
+    def _walk(self, body, func: cst.FunctionDef | None) -> None:
+        for stmt in body:
             if isinstance(stmt, cst.SimpleStatementLine):
                 for small in stmt.body:
                     if isinstance(small, cst.Import):
@@ -108,11 +110,34 @@ class Analyzer(cst.CSTVisitor):
                         self.visit_ImportFrom(small)
                     elif isinstance(small, cst.Assign):
                         self.visit_Assign(small)
+                        if func is not None and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name):
+                            self._class_values.append((id(func), small.targets[0].target.value, small.value))
                 continue
             if isinstance(stmt, cst.ClassDef):
                 self.visit_ClassDef(stmt)
+            if isinstance(stmt, cst.FunctionDef):
+                for param in (*stmt.params.params, *stmt.params.kwonly_params):
+                    if param.default is not None:
+                        self._class_values.append((id(stmt), param.name.value, param.default))
+                for block in _blocks(stmt):
+                    self._walk(block, stmt)
+                continue
             for block in _blocks(stmt):
-                stack.extend(reversed(block))
+                self._walk(block, func)
+
+    def class_values(self) -> dict[int, dict[str, str]]:
+        """Per function: local names holding a torch callable as a value (`norm_layer=nn.BatchNorm2d`,
+        `if norm_layer is None: norm_layer = nn.BatchNorm2d`, `partial(nn.BatchNorm2d, eps=...)`), whose
+        later calls (`norm_layer(c, eps=1e-3)`) take that row's argument conversion."""
+        out: dict[int, dict[str, str]] = {}
+        for func, name, value in self._class_values:
+            if isinstance(value, cst.Call) and self.bindings.resolve_other(value.func) == "functools.partial" \
+                    and value.args:
+                value = value.args[0].value
+            q = self.bindings.resolve(value)
+            if q is not None and self.bindings.table.lookup(q) is not None:
+                out.setdefault(func, {})[name] = q
+        return out
 
     def instance_types(self) -> dict[str, str]:
         """variable -> torch type of its value, for method-row lookup."""
@@ -228,8 +253,11 @@ def _fix_commas(out: list[cst.Arg], original: list[cst.Arg]) -> list[cst.Arg]:
 
 
 class Rewriter(cst.CSTTransformer):
-    def __init__(self, table: Table, bindings: Bindings, instances: dict[str, str], module_classes: set[str]):
+    def __init__(self, table: Table, bindings: Bindings, instances: dict[str, str], module_classes: set[str],
+                 class_values: dict[int, dict[str, str]] | None = None):
         super().__init__()
+        self.class_values = class_values or {}
+        self._funcs: list[dict[str, str]] = []      # per open def: names holding torch callables
         self._no_visit: set[int] = set()            # arguments a row drops: nothing in them is reported
         self.table = table
         self.b = bindings
@@ -285,6 +313,11 @@ class Rewriter(cst.CSTTransformer):
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self._skip.add(id(node.name))
+        self._funcs.append(self.class_values.get(id(node), {}))
+
+    def leave_FunctionDef(self, original, updated):
+        self._funcs.pop()
+        return updated
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self._skip.add(id(node.name))
@@ -354,9 +387,35 @@ class Rewriter(cst.CSTTransformer):
                 self.unsupported(original, q, row.reason if row else "no mapping")
                 return updated.with_changes(func=original.func)
             return self._apply(row, original, updated, q)
+        if isinstance(original.func, cst.Name) and self._funcs and original.func.value in self._funcs[-1]:
+            return self._call_through_value(self._funcs[-1][original.func.value], original, updated)
+        if self.b.resolve_other(original.func) == "functools.partial" and original.args:
+            return self._partial(original, updated)
         if isinstance(original.func, cst.Attribute):
             return self._method_call(original, updated)
         return updated
+
+    def _call_through_value(self, q: str, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        """`norm_layer(c, eps=1e-3)` where norm_layer holds a torch class: its row's argument conversion.
+        The value may be another callable at run time, so a call that does not fit is left alone."""
+        row = self.table.lookup(q)
+        if row is None or row.paddle is None or row.rule or row.args is None:
+            return updated
+        plan = convert_args(row, list(updated.args))
+        return updated if plan.args is None else updated.with_changes(args=plan.args)
+
+    def _partial(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        """`functools.partial(nn.BatchNorm2d, eps=1e-3, momentum=0.01)`: the bound arguments are
+        converted like a call of the torch callable (the callable itself is renamed as a reference)."""
+        q = self.b.resolve(original.args[0].value)
+        row = self.table.lookup(q) if q else None
+        if row is None or row.paddle is None or row.rule or row.args is None:
+            return updated
+        plan = convert_args(row, list(updated.args[1:]))
+        if plan.args is None:
+            self.unsupported(original, q, plan.reason)
+            return updated
+        return updated.with_changes(args=[updated.args[0], *plan.args])
 
     def _receiver_type(self, receiver: cst.BaseExpression) -> str:
         d = dotted(receiver)
@@ -439,7 +498,7 @@ def convert_module(module: cst.Module, table: Table | None = None) -> Conversion
     analyzer.walk(module)
     analyzer.bindings.finish()
     instances = analyzer.instance_types()
-    rewriter = Rewriter(table, analyzer.bindings, instances, analyzer.module_classes)
+    rewriter = Rewriter(table, analyzer.bindings, instances, analyzer.module_classes, analyzer.class_values())
     new = module.visit(rewriter)
     new = imports.rewrite(new, analyzer.bindings, rewriter.needs_paddle)
     unconverted = []

@@ -70,6 +70,7 @@ class Bindings:
     table: Table
     torch: dict[str, str] = field(default_factory=dict)     # local name -> torch qualname
     foreign: set[str] = field(default_factory=set)          # names bound by non-torch imports
+    other: dict[str, str] = field(default_factory=dict)     # non-torch local name -> qualified name
     paddle: dict[str, str] = field(default_factory=dict)    # local name -> paddle qualname after conversion
     # per old local name: the import that replaces it, or None when it cannot be imported statically
     plan: dict[str, NewImport | None] = field(default_factory=dict)
@@ -81,7 +82,9 @@ class Bindings:
         for alias in node.names:
             full = module_name(alias.name)
             if not is_torch(full):
-                self.foreign.add(alias.asname.name.value if alias.asname else full.split(".")[0])
+                local = alias.asname.name.value if alias.asname else full.split(".")[0]
+                self.foreign.add(local)
+                self.other[local] = full if alias.asname else local
                 continue
             if alias.asname is not None:
                 local = alias.asname.name.value
@@ -95,8 +98,11 @@ class Bindings:
             return
         mod = module_name(node.module) if node.module is not None else ""
         if node.relative or not is_torch(mod):
-            self.foreign.update(a.asname.name.value if a.asname else a.name.value for a in node.names
-                                if isinstance(a.name, cst.Name) or a.asname)
+            for a in node.names:
+                local = a.asname.name.value if a.asname else module_name(a.name)
+                self.foreign.add(local)
+                if not node.relative:
+                    self.other[local] = f"{mod}.{module_name(a.name)}"
             return
         for alias in node.names:
             name = alias.name.value
@@ -139,6 +145,17 @@ class Bindings:
             return None
         head, _, rest = d.partition(".")
         base = self.torch.get(head)
+        if base is None:
+            return None
+        return f"{base}.{rest}" if rest else base
+
+    def resolve_other(self, expr: cst.BaseExpression) -> str | None:
+        """The qualified name of a non-torch imported name (`partial` -> `functools.partial`)."""
+        d = dotted(expr)
+        if d is None:
+            return None
+        head, _, rest = d.partition(".")
+        base = self.other.get(head)
         if base is None:
             return None
         return f"{base}.{rest}" if rest else base
