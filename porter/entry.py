@@ -6,7 +6,6 @@ models. `porter convert` never uses it.
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import sys
 from pathlib import Path
 from typing import Any, Callable
@@ -26,7 +25,8 @@ def _package_root(file: Path) -> tuple[Path, str]:
     return folder, ".".join(reversed(parts))
 
 
-def load_entry(spec: str, path: str | None = None) -> Callable[..., Any]:
+def parse_entry(spec: str, path: str | None = None) -> tuple[Path, str, str]:
+    """(folder to put on sys.path, dotted module, attribute) for an ENTRY."""
     module_part, sep, attr = spec.rpartition(":")
     if not sep or not module_part or not attr:
         raise EntryError(f"{spec!r}: expected 'file.py:Name' or 'package.module:Name'")
@@ -37,8 +37,12 @@ def load_entry(spec: str, path: str | None = None) -> Callable[..., Any]:
         if not file.is_file():
             raise EntryError(f"{file}: no such file")
         root, name = _package_root(file.resolve())
-    else:
-        root, name = Path(path or ".").resolve(), module_part
+        return root, name, attr
+    return Path(path or ".").resolve(), module_part, attr
+
+
+def load_entry(spec: str, path: str | None = None) -> Callable[..., Any]:
+    root, name, attr = parse_entry(spec, path)
     sys.path.insert(0, str(root))
     try:
         module = importlib.import_module(name)

@@ -24,19 +24,8 @@ class Target:
 
 
 def resolve_target(spec: str, path: str | None) -> Target:
-    from porter.entry import EntryError, _package_root
-    module_part, sep, attr = spec.rpartition(":")
-    if not sep or not module_part or not attr:
-        raise EntryError(f"{spec!r}: expected 'file.py:Name' or 'package.module:Name'")
-    if module_part.endswith(".py"):
-        file = Path(module_part)
-        if path and not file.is_absolute():
-            file = Path(path) / file
-        if not file.is_file():
-            raise EntryError(f"{file}: no such file")
-        root, module = _package_root(file.resolve())
-        return Target(spec, root, module, attr)
-    return Target(spec, Path(path or ".").resolve(), module_part, attr)
+    from porter.entry import parse_entry
+    return Target(spec, *parse_entry(spec, path))
 
 
 def _purge(top: str) -> None:
