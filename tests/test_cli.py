@@ -119,3 +119,27 @@ def test_console_script_runs():
     res = subprocess.run([str(exe), "convert", str(ROOT / "samples/seed_mlp/model.py")],
                          capture_output=True, text=True, timeout=120)
     assert res.returncode == 0 and "paddle.nn.functional.log_softmax(x, axis=1)" in res.stdout
+
+
+def test_bom_crlf_and_empty_files_convert_byte_faithfully(tmp_path, capsys):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "bom.py").write_bytes(b"\xef\xbb\xbfimport torch\r\nx = torch.flatten(y, 1)  # c\r\n")
+    (src / "empty.py").write_bytes(b"")
+    code, stdout, _ = run(["convert", src, "-o", tmp_path / "out"], capsys)
+    assert code == 0, stdout
+    assert (tmp_path / "out" / "bom.py").read_bytes() == b"\xef\xbb\xbfimport paddle\r\nx = paddle.flatten(y, 1)  # c\r\n"
+    assert (tmp_path / "out" / "empty.py").read_bytes() == b""
+
+
+@pytest.mark.parametrize("body", ["x = " + "(" * 5000 + "1" + ")" * 5000, "x = " + "x." * 20000 + "y",
+                                  "x = " + "-" * 20000 + "y"])
+def test_pathological_nesting_is_refused_not_crashed(tmp_path, body):
+    """libcst's native parser overflows its stack on such input (a segfault); porter refuses it first.
+    Run in a subprocess so a crash would show as a crash."""
+    src = tmp_path / "deep.py"
+    src.write_text("import torch\n" + body + "\n")
+    res = subprocess.run([sys.executable, "-m", "porter.cli", "convert", str(src), "-o", str(tmp_path / "o.py")],
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 2, res.stderr
+    assert "nest" in res.stderr and "Traceback" not in res.stderr

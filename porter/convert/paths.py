@@ -6,9 +6,11 @@ directory run a bad file is reported by name and skipped, the others are still c
 """
 from __future__ import annotations
 
+import ast
 import json
 import os
 import shutil
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -106,13 +108,46 @@ def read_source(path: Path, display: str) -> str:
         raise InputError(f"{display}: not UTF-8 (byte {e.start}); re-encode it as UTF-8") from None
 
 
-def convert_text(text: str, display: str) -> Conversion:
+MAX_DEPTH = 200        # syntax-tree depth; real model code stays under 30 (torchvision's models: 15)
+
+
+def check_syntax(text: str, display: str) -> None:
+    """CPython's own parser first: its error messages are the ones users know (Python 2 `print x`), and
+    a depth limit keeps libcst's native parser from overflowing its stack (a segfault, not an error:
+    measured on a 20,000-deep attribute chain). Costs ~5% of a conversion."""
     try:
-        return convert_source(text)
+        tree = ast.parse(text)
+    except SyntaxError as e:
+        raise InputError(f"{display}:{e.lineno}:{e.offset}: syntax error: {e.msg}") from None
+    except (RecursionError, MemoryError):
+        raise InputError(f"{display}: expression nesting too deep to convert") from None
+    stack, children = [(tree, 0)], ast.iter_child_nodes
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise InputError(f"{display}:{getattr(node, 'lineno', '?')}: nesting deeper than {MAX_DEPTH} levels; "
+                             f"not converted")
+        stack.extend((c, depth + 1) for c in children(node))
+
+
+def convert_text(text: str, display: str) -> Conversion:
+    bom = text.startswith("\ufeff")
+    if bom:
+        text = text[1:]
+    check_syntax(text, display)
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 20 * MAX_DEPTH + 1000))   # libcst's visitors recurse per node
+    try:
+        conv = convert_source(text)
+        if bom:
+            conv.code = "\ufeff" + conv.code
+        return conv
     except cst.ParserSyntaxError as e:
         raise InputError(f"{display}:{e.raw_line}:{e.raw_column}: syntax error: {e.message}") from None
     except RecursionError:
         raise InputError(f"{display}: expression nesting too deep to convert") from None
+    finally:
+        sys.setrecursionlimit(limit)
 
 
 def _write_text(path: Path, text: str) -> None:
