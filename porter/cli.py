@@ -11,11 +11,31 @@ from pathlib import Path
 EXIT_OK, EXIT_PARITY, EXIT_INPUT, EXIT_STRICT = 0, 1, 2, 3
 
 
+def _progress_printer():
+    """`converted 120/4000 files` on stderr, redrawn in place on a terminal, every 5% otherwise."""
+    import time
+    start = time.monotonic()
+    tty = sys.stderr.isatty()
+    state = {"last": -1}
+
+    def show(done: int, total: int) -> None:
+        if total < 20 and done < total:
+            return
+        pct = done * 100 // total
+        if not tty and pct // 5 == state["last"] and done < total:
+            return
+        state["last"] = pct // 5
+        line = f"converted {done}/{total} files ({pct}%, {time.monotonic() - start:.1f} s)"
+        print(("\r" + line) if tty else line, end="\n" if (done == total or not tty) else "", file=sys.stderr, flush=True)
+    return show
+
+
 def _convert(args) -> int:
     from porter.convert.paths import InputError, convert_path, write_report
 
+    progress = _progress_printer() if sys.stderr.isatty() or args.progress else None
     try:
-        report = convert_path(args.src, args.output, force=args.force)
+        report = convert_path(args.src, args.output, force=args.force, jobs=args.jobs, progress=progress)
     except InputError as e:
         print(f"porter: error: {e}", file=sys.stderr)
         return EXIT_INPUT
@@ -145,6 +165,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--report", help="write the JSON report here")
     c.add_argument("--strict", action="store_true", help="exit 3 when anything was left unconverted")
     c.add_argument("--force", action="store_true", help="overwrite existing output")
+    c.add_argument("-j", "--jobs", type=int, help="processes for a directory run (default: all cores)")
+    c.add_argument("--progress", action="store_true", help="show progress even when stderr is not a terminal")
     c.set_defaults(func=_convert)
 
     w = sub.add_parser("weights", help="convert a torch checkpoint into paddle weights for the converted model")

@@ -169,14 +169,17 @@ def _inside(child: Path, parent: Path) -> bool:
         return False
 
 
-def convert_path(src: str | os.PathLike, out: str | os.PathLike | None = None, *, force: bool = False) -> ConversionReport:
+def convert_path(src: str | os.PathLike, out: str | os.PathLike | None = None, *, force: bool = False,
+                 jobs: int | None = None, progress=None) -> ConversionReport:
+    """Convert a file or a directory. Directory runs use `jobs` processes (default: all cores) and call
+    `progress(done, total)` after each Python file."""
     src_p = Path(src)
     if not src_p.exists():
         raise InputError(f"{src}: no such file or directory")
     if src_p.is_dir():
         if out is None:
             out = src_p.resolve().parent / f"{src_p.resolve().name}_paddle"
-        return _convert_dir(src_p, Path(out), force)
+        return _convert_dir(src_p, Path(out), force, jobs, progress)
     report = ConversionReport(str(src), None if out is None else str(out))
     if src_p.suffix != ".py":
         raise InputError(f"{src}: not a .py file or a directory")
@@ -198,33 +201,65 @@ def convert_path(src: str | os.PathLike, out: str | os.PathLike | None = None, *
     return report
 
 
-def _convert_dir(src: Path, out: Path, force: bool) -> ConversionReport:
+def _convert_file(path: Path, rel: str, dst: Path) -> FileResult:
+    """Convert one .py file of a directory run; a bad file becomes an error entry, not an exception."""
+    try:
+        conv = convert_text(read_source(path, rel), rel)
+    except InputError as e:
+        return FileResult(rel, error=str(e).split(": ", 1)[-1])
+    _write_text(dst, conv.code)
+    return FileResult(rel, conv.found, conv.converted, conv.unconverted)
+
+
+def _convert_job(job: tuple[str, str, str]) -> FileResult:
+    return _convert_file(Path(job[0]), job[1], Path(job[2]))
+
+
+PARALLEL_MIN_FILES = 16     # below this a process pool costs more than it saves
+
+
+def _convert_dir(src: Path, out: Path, force: bool, jobs: int | None = None, progress=None) -> ConversionReport:
     src_r, out_r = src.resolve(), out.resolve()
     if _inside(out_r, src_r):
         raise InputError(f"{out}: output folder is inside the source folder {src}")
     if out_r.exists() and any(out_r.iterdir()) and not force:
         raise InputError(f"{out}: already exists and is not empty (pass --force to write into it)")
     report = ConversionReport(str(src), str(out))
+    results: dict[str, FileResult] = {}
+    python: list[tuple[str, str, str]] = []
+    order: list[str] = []
     for dirpath, dirnames, filenames in os.walk(src):
         dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not (Path(dirpath) / d).is_symlink())
         for name in sorted(filenames):
             path = Path(dirpath) / name
-            rel = path.relative_to(src)
-            dst = out / rel
+            rel = str(path.relative_to(src))
+            order.append(rel)
             if path.is_symlink() and not path.exists():
-                report.files.append(FileResult(str(rel), error="broken symlink, skipped"))
-                continue
-            if path.suffix != ".py":
-                _copy(path, dst)
-                report.files.append(FileResult(str(rel), copied=True))
-                continue
-            try:
-                conv = convert_text(read_source(path, str(rel)), str(rel))
-            except InputError as e:
-                report.files.append(FileResult(str(rel), error=str(e).split(": ", 1)[-1]))
-                continue
-            _write_text(dst, conv.code)
-            report.files.append(FileResult(str(rel), conv.found, conv.converted, conv.unconverted))
+                results[rel] = FileResult(rel, error="broken symlink, skipped")
+            elif path.suffix != ".py":
+                _copy(path, out / rel)
+                results[rel] = FileResult(rel, copied=True)
+            else:
+                python.append((str(path), rel, str(out / rel)))
+    jobs = jobs or os.cpu_count() or 1
+    done = 0
+    if jobs > 1 and len(python) >= PARALLEL_MIN_FILES:
+        from concurrent.futures import ProcessPoolExecutor
+        from porter.mappings import default_table
+        default_table()                  # parsed once here; forked workers inherit it
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            for result in pool.map(_convert_job, python, chunksize=max(1, len(python) // (jobs * 8))):
+                results[result.path] = result
+                done += 1
+                if progress:
+                    progress(done, len(python))
+    else:
+        for job in python:
+            results[job[1]] = _convert_job(job)
+            done += 1
+            if progress:
+                progress(done, len(python))
+    report.files = [results[rel] for rel in order]
     return report
 
 
