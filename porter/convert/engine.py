@@ -23,6 +23,7 @@ from porter.convert.transforms import TRANSFORMS, TransformError, literal_expr
 from porter.mappings import Row, Table, default_table
 
 COMMENT_PREFIX = "# porter:"
+_OPERATIONS = (cst.BinaryOperation, cst.Comparison, cst.BooleanOperation, cst.UnaryOperation)
 TENSOR = "torch.Tensor"
 MODULE = "torch.nn.Module"
 
@@ -258,6 +259,7 @@ class Rewriter(cst.CSTTransformer):
         super().__init__()
         self.class_values = class_values or {}
         self._funcs: list[dict[str, str]] = []      # per open def: names holding torch callables
+        self._synthetic_parens: set[int] = set()
         self._no_visit: set[int] = set()            # arguments a row drops: nothing in them is reported
         self.table = table
         self.b = bindings
@@ -489,7 +491,32 @@ class Rewriter(cst.CSTTransformer):
             self.unsupported(original, api, result.reason)
             return updated.with_changes(func=original.func) if not row.is_method else \
                 updated.with_changes(func=updated.func.with_changes(attr=original.func.attr))
+        if isinstance(result, _OPERATIONS) and result.lpar:
+            self._synthetic_parens.add(id(result))
         return result
+
+    # A rule that turns a call into an operation parenthesises it, not knowing where it stands; where the
+    # parentheses are redundant (a whole right-hand side, argument, return value, element), drop them:
+    # `y = torch.add(x, 1)` reads `y = x + 1`, not `y = (x + 1)`.
+    def _unparen(self, expr):
+        if id(expr) in self._synthetic_parens:
+            return expr.with_changes(lpar=[], rpar=[])
+        return expr
+
+    def leave_Assign(self, original, updated):
+        return updated.with_changes(value=self._unparen(updated.value))
+
+    def leave_AnnAssign(self, original, updated):
+        return updated.with_changes(value=self._unparen(updated.value)) if updated.value is not None else updated
+
+    def leave_Return(self, original, updated):
+        return updated.with_changes(value=self._unparen(updated.value)) if updated.value is not None else updated
+
+    def leave_Arg(self, original, updated):
+        return updated.with_changes(value=self._unparen(updated.value))
+
+    def leave_Element(self, original, updated):
+        return updated.with_changes(value=self._unparen(updated.value))
 
 
 def convert_module(module: cst.Module, table: Table | None = None) -> Conversion:

@@ -126,8 +126,9 @@ class Bindings:
             target = t.modules[canon]
         else:
             row = t.lookup(q)
-            if row is None or row.paddle is None or row.rule or row.is_method:
-                return None                                          # named at each use instead
+            if row is None or row.paddle is None or row.is_method:
+                return None                                          # nothing to import: marked at each use
+            # a rule row is imported too: a rule that picks another target names it in full
             target = row.paddle
         parent, _, last = target.rpartition(".")
         if not parent:

@@ -118,14 +118,6 @@ def none_is_false(expr: cst.BaseExpression) -> cst.BaseExpression:
     return expr
 
 
-def require_none(expr: cst.BaseExpression) -> cst.BaseExpression:
-    """An argument whose non-None values paddle treats differently (e.g. F.instance_norm running stats,
-    F.embedding padding_idx): a written None is kept, anything else cannot convert."""
-    if isinstance(expr, cst.Name) and expr.value == "None":
-        return expr
-    raise TransformError(f"only None converts (paddle differs for other values), got {cst.Module([]).code_for_node(expr)}")
-
-
 def bias_row(expr: cst.BaseExpression) -> cst.BaseExpression:
     """F.bilinear's bias: torch takes shape [out], paddle wants a row vector [1, out]."""
     if isinstance(expr, cst.Name) and expr.value == "None":
@@ -168,6 +160,14 @@ def bias_flag(expr: cst.BaseExpression) -> dict[str, cst.BaseExpression]:
     return {"bias_attr": cst.parse_expression(f"None if ({cst.Module([]).code_for_node(expr)}) else False")}
 
 
+def drop_if_none(expr: cst.BaseExpression) -> cst.BaseExpression | dict[str, cst.BaseExpression]:
+    """An argument whose None means "paddle's default" (DataLoader `prefetch_factor=None`; paddle rejects
+    None): a written None is dropped, other values are kept."""
+    if isinstance(expr, cst.Name) and expr.value == "None":
+        return {}
+    return expr
+
+
 # A transform returns the new value (the argument keeps its renamed name) or {paddle_arg: value, ...}.
 TRANSFORMS: dict[str, Callable[[cst.BaseExpression], cst.BaseExpression | dict]] = {
     "split_betas": split_betas,
@@ -179,11 +179,11 @@ TRANSFORMS: dict[str, Callable[[cst.BaseExpression], cst.BaseExpression | dict]]
     "require_one": require_one,
     "drop_none": drop_none,
     "bias_flag": bias_flag,
+    "drop_if_none": drop_if_none,
     "one_minus": one_minus,
     "logical_not": logical_not,
     "rnn_direction": rnn_direction,
     "none_is_false": none_is_false,
-    "require_none": require_none,
     "bias_row": bias_row,
     "astype_int32": astype_int32,
     "correction_to_unbiased": correction_to_unbiased,

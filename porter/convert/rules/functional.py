@@ -4,18 +4,25 @@
   input's rank (0 for 0-, 1- and 3-D input, else 1; a deprecated implicit choice), paddle uses -1. The rule
   writes torch's choice out as `axis=0 if x.ndim in (0, 1, 3) else 1` when the input is a plain name, and
   leaves the call unconverted otherwise. F.softmin(x) is F.softmax(-x).
-- `cross_entropy`: paddle's F.cross_entropy divides a mean by N including labels equal to a negative
-  ignore_index (the default -100; REFERENCE.md §0 #3) and takes the class axis last. torch defines
-  cross_entropy as nll_loss(log_softmax(input, 1)), and paddle's nll_loss handles ignore_index and weights
-  like torch's, so the call becomes `F.nll_loss(F.log_softmax(input, axis=1), label, ...)`.
-  A non-zero `label_smoothing` is not converted (paddle's smoothing uses the last axis as the class axis and
-  raises on ignored labels).
+- `cross_entropy`: paddle's F.cross_entropy (the row adds axis=1, torch's class axis) divides a mean by
+  every label, ignored ones included, when there is no class weight and ignore_index is negative (the
+  default -100; REFERENCE.md §0 #3). With a weight it divides by the weights of the labels kept, like torch.
+  So where that case can arise the rule passes `weight=paddle.ones([x.shape[1]], x.dtype)` (exact for every
+  reduction), or, when only the target is a plain name, divides a 'sum' by `(y != ignore_index).sum()`.
+  (paddle's F.nll_loss is not an alternative: for inputs of more than 2-D with ignored labels its mean/sum
+  corrupts the heap.) A non-zero `label_smoothing` is not converted (paddle's smoothing takes the last axis
+  as the class axis and raises on ignored labels).
 - `one_hot`: paddle returns float32, torch int64: the result is cast with `.astype('int64')`.
 - `conv_padding` (F.conv1d/2d/3d): paddle's `padding='same'` ignores `dilation` (wrong numbers, measured),
   so 'same' (or a padding porter cannot see) with a dilation other than 1 is left unconverted.
 - `interpolate` (F.interpolate, F.upsample*): paddle needs one size per spatial dimension, torch also takes
   a single int. An int literal is expanded from the mode ('linear' 1-D, 'bilinear'/'bicubic' 2-D,
   'trilinear' 3-D) or from the input's rank; `mode='nearest-exact'` does not exist in paddle.
+- `pool_ceil` (F.max_pool*, F.avg_pool*): with `ceil_mode=True` and stride > kernel - padding torch drops a
+  last window that would start in the right padding, paddle keeps it (one more output): refused, as are
+  sizes porter cannot read.
+
+A rule that cannot see an argument it needs (passed through *args/**kwargs) leaves the call unconverted.
 """
 from __future__ import annotations
 
@@ -52,10 +59,16 @@ def _find(row, args: list[cst.Arg], name: str):
 
 
 def _simple(expr: cst.BaseExpression) -> bool:
-    """A name or attribute chain: safe to write twice."""
+    """A name, attribute chain or literal subscript of one (`batch['label']`): safe to write twice."""
     if isinstance(expr, cst.Name):
-        return True
-    return isinstance(expr, cst.Attribute) and _simple(expr.value)
+        return expr.value not in ("None", "True", "False")
+    if isinstance(expr, cst.Attribute):
+        return _simple(expr.value)
+    if isinstance(expr, cst.Subscript):
+        return _simple(expr.value) and all(
+            isinstance(e.slice, cst.Index) and isinstance(e.slice.value, (cst.SimpleString, cst.Integer))
+            for e in expr.slice)
+    return False
 
 
 def _is_none(expr: cst.BaseExpression) -> bool:
@@ -131,18 +144,40 @@ def _is_zero(expr: cst.BaseExpression) -> bool:
 @rule("cross_entropy")
 def cross_entropy(row, call: cst.Call, ctx):
     args = list(call.args)
-    ls = _find(row, args, "label_smoothing")
-    inp = _find(row, args, "input")
-    if ls is _UNKNOWN or inp is _UNKNOWN or inp is _MISSING:
+    found = {n: _find(row, args, n) for n in ("input", "target", "weight", "ignore_index", "reduction", "label_smoothing")}
+    if _UNKNOWN in found.values() or found["input"] is _MISSING or found["target"] is _MISSING:
         return Unsupported("arguments passed through *args/**kwargs cannot be matched")
+    ls = found["label_smoothing"]
     if isinstance(ls, tuple) and _is_zero(ls[1].value):
         row = dataclasses.replace(row, drop=row.drop | {"label_smoothing"},
                                   unsupported={k: v for k, v in row.unsupported.items() if k != "label_smoothing"})
-    logp = cst.Call(func=ctx.emit("paddle.nn.functional.log_softmax"),
-                    args=[cst.Arg(value=inp[1].value, comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))),
-                          _kw("axis", cst.Integer("1"))])
-    args = _set(args, inp, "input", logp)
-    return _convert(row, call, args)
+    value = lambda n: found[n][1].value if isinstance(found[n], tuple) else None  # noqa: E731
+    weight, ii, red = value("weight"), value("ignore_index"), value("reduction")
+    # paddle divides a mean by every label (ignored ones too) only without a weight and with ignore_index < 0
+    weight_none = weight is None or _is_none(weight)
+    weight_maybe_none = weight is not None and _simple(weight)
+    ii_negative = ii is None or not (isinstance(ii, cst.Integer))
+    reduction_mean = red is None or _string(red) not in ("sum", "none")
+    if not ((weight_none or weight_maybe_none) and ii_negative and reduction_mean):
+        return _convert(row, call, args)
+    x, y = value("input"), value("target")
+    if _simple(x):
+        # a weight of ones takes paddle's weighted mean, which leaves ignored labels out (exact for any reduction)
+        xs = _code(x)
+        ones = f"{_code(ctx.emit('paddle.ones'))}([{xs}.shape[1]], {xs}.dtype)"
+        w = ones if weight_none else f"{_code(weight)} if {_code(weight)} is not None else {ones}"
+        return _convert(row, call, _set(args, found["weight"], "weight", cst.parse_expression(w)))
+    if weight_none and _simple(y) and (red is None or _string(red) == "mean"):
+        # sum over the labels kept, divided by their number
+        args = _set(args, found["reduction"], "reduction", cst.SimpleString("'sum'"))
+        total = _convert(row, call, args)
+        if isinstance(total, Unsupported):
+            return total
+        count = f"({_code(y)} != {_code(ii) if ii is not None else '-100'}).sum().astype('float32')"
+        return cst.BinaryOperation(left=total, operator=cst.Divide(), right=cst.parse_expression(count))
+    return Unsupported("paddle's mean cross_entropy counts labels equal to a negative ignore_index (REFERENCE.md "
+                       "§0 #3); porter fixes that when the logits are a plain name, or the target is and "
+                       "reduction is 'mean' without a weight")
 
 
 @rule("one_hot")

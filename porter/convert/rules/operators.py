@@ -1,18 +1,20 @@
-"""Binary arithmetic and comparisons with a Python number: `torch.add(x, 1)`, `torch.gt(x, 0)`, `torch.pow(x, 2.5)`.
+"""Binary arithmetic and comparisons: `torch.add(x, y)`, `torch.mul(x, 0.5)`, `torch.gt(x, 0)`, `torch.pow(x, 2.5)`.
 
 Paddle's functions (paddle.add, subtract, multiply, divide, greater_than, ... in 3.3.1) take a tensor
-second argument and raise on a Python number ("argument 'y' must be Tensor"); paddle's operators take
-both and promote like torch (int tensor + 2.5 → float32, int tensor / 2 → float32, float16 * 2.0 →
-float16; measured). `paddle.pow(int_tensor, 2.5)` and `paddle.remainder(int_tensor, 2.5)` even run and
-silently stay int64 where torch gives float32; the operators give float32. So when either operand is a
-numeric literal, the call becomes the operator expression, in parentheses (`(x + 1)`); otherwise the
-row's paddle function with its renames. `alpha` folds in (`x + alpha * y`). `div` keeps its rounding
-mode: 'floor' is `//` (floor division in paddle as in torch); 'trunc' with a literal divisor is
-`paddle.trunc(x / 2.5)` for a float literal and `paddle.divide(x, paddle.full_like(x, 2), ...)` for an int
-literal (keeps an int tensor int, as torch does).
+second argument and raise on a Python number ("argument 'y' must be Tensor"), which torch code passes
+all the time (`torch.mul(attn, self.scale)`); `paddle.pow(int_tensor, 2.5)` and
+`paddle.remainder(int_tensor, 2.5)` even run and silently stay int64 where torch gives float32. Paddle's
+operators take tensors and numbers alike and promote like torch (int tensor + 2.5 → float32, int tensor
+/ 2 → float32, float16 * 2.0 → float16; measured), with the same kernels for two tensors. So the call
+becomes the operator expression, in parentheses because the rule cannot see the context (`(x + y)`).
+`alpha` folds in (`x + alpha * y`). `div` keeps its rounding mode: 'floor' is `//` (floor division in
+both); 'trunc' stays `paddle.divide(x, y, rounding_mode='trunc')` for a tensor divisor, and with a number
+literal becomes `paddle.trunc(x / 2.5)` (float literal) or `paddle.divide(x, paddle.full_like(x, 2), ...)`
+(int literal: keeps an int tensor int, as torch does).
 
-Not handled: a Python number held in a variable (`torch.add(x, n)`) still becomes `paddle.add(x, n)`,
-which raises at run time rather than giving a wrong number.
+A reference without a call (`op = torch.add`) is the row's paddle function, which takes tensors only.
+Not fixable here: two tensors of different dtypes (int64 with float32, float32 with float64) raise in
+paddle where torch promotes (REFERENCE.md §3); cast one of them.
 """
 from __future__ import annotations
 
@@ -61,8 +63,7 @@ def operator(row, call: cst.Call, ctx):
     if isinstance(b, str) or len(sig) < 2 or sig[0] not in b.named or sig[1] not in b.named:
         return _generic(row, call)                  # let the generic transform report the problem
     lhs, rhs = b.named[sig[0]], b.named[sig[1]]
-    if not (is_python_number(lhs) or is_python_number(rhs)):
-        return _generic(row, call)
+    literal = is_python_number(lhs) or is_python_number(rhs)
     extra = set(b.named) - {sig[0], sig[1]}
     if extra - {"alpha", "rounding_mode"}:
         return _generic(row, call)
@@ -73,8 +74,10 @@ def operator(row, call: cst.Call, ctx):
         value = strip_parens(mode).evaluated_value if isinstance(strip_parens(mode), cst.SimpleString) else None
         if value == "floor":
             op = "//"
-        elif value == "trunc":
+        elif value == "trunc" and literal:
             return _trunc(lhs, rhs, ctx)
+        elif not literal:
+            return _generic(row, call)              # paddle.divide(x, y, rounding_mode=...): y a tensor
         else:
             return Unsupported("rounding_mode that is not a literal 'floor' or 'trunc', with a Python number")
     return cst.parse_expression(f"({atom(lhs)} {op} {atom(rhs)})")

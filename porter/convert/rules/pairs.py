@@ -16,10 +16,12 @@
   other receiver expression (it would be evaluated twice) `paddle.chunk`, which is exact where it runs and
   raises where torch would have made an uneven last chunk.
 
-Method form: porter assumes an unknown receiver is a tensor, so these rules leave alone what they can tell
-is not one: `s.split()`, `s.split(',')`, `s.split(sep, maxsplit=1)`, `lst.sort(key=...)`, calls on a
-literal. Where the call could be either (`line.split(sep)`, a bare `lst.sort()`) they report it instead of
-guessing: left alone, a tensor call would silently mean something else in paddle.
+Method form: porter assumes an unknown receiver is a tensor, so these rules return None (leave the call as
+written) for what they can tell is not one: `s.split()`, `s.split(',')`, `line.split('=', 1)`, calls on a
+literal or on a str method's result, module receivers (`np.max(a, 1)`), a bare `self`, keywords torch's
+method lacks (`lst.sort(key=...)`, `s.split(sep=...)`, numpy's `axis=`; the engine also filters these).
+Where the call could be either (`line.split(sep)`, `line.split(sep, 2)`, a bare `lst.sort()`) they report
+it instead of guessing: left alone, a tensor call would silently mean something else in paddle.
 """
 from __future__ import annotations
 
@@ -171,21 +173,21 @@ def split(row, call: cst.Call, ctx):
     b = bind(rest, [sizes_name, "dim"], kwonly=("split_size_or_sections", "split_size"))
     if isinstance(b, str):
         return Unsupported(b)
-    sizes = b.named.get("split_size_or_sections", b.named.get("split_size"))
-    if sizes is None:
+    written = b.named.get("split_size_or_sections", b.named.get("split_size"))
+    if written is None:
         return Unsupported("no split size given")
-    sizes = strip_parens(sizes)
+    sizes = strip_parens(written)
     if method and not _tensor_split(sizes, b.named.get("dim"), rest):
         return Unsupported("cannot tell Tensor.split (piece size) from str.split (separator) here; for a tensor "
                            "write paddle.compat.split(x, size, dim), for a string leave it as it is")
     dim = b.named.get("dim")
     dim_positional = "dim" in b.named and b.order.index("dim") < b.positional
     if isinstance(sizes, (cst.List, cst.Tuple)):        # explicit sizes: the same meaning in paddle
-        out = [arg(x), arg(sizes)]
+        out = [arg(x), arg(written)]
         if dim is not None:
             out.append(arg(dim, None if dim_positional else "axis"))
         return make_call(ctx.emit("paddle.split"), out)
-    out = [arg(x), arg(sizes)]
+    out = [arg(x), arg(written)]
     if dim is not None:
         out.append(arg(dim, None if dim_positional else "dim"))
     return make_call(ctx.emit("paddle.compat.split"), out)
@@ -204,7 +206,8 @@ def chunk(row, call: cst.Call, ctx):
         return Unsupported(b)
     if "chunks" not in b.named:
         return Unsupported("no chunks argument")
-    n, dim = strip_parens(b.named["chunks"]), b.named.get("dim")
+    written, dim = b.named["chunks"], b.named.get("dim")
+    n = strip_parens(written)
     dim_ok = dim is None or int_literal(dim) or is_simple(dim)
     if is_simple(x) and (int_literal(n) or is_simple(n)) and dim_ok:
         size = f"{atom(x)}.shape[{code(strip_parens(dim)) if dim is not None else 0}]"
@@ -217,7 +220,7 @@ def chunk(row, call: cst.Call, ctx):
         if dim is not None:
             out.append(arg(dim))
         return make_call(ctx.emit("paddle.compat.split"), out)
-    out = [arg(x), arg(n)]
+    out = [arg(x), arg(written)]
     if dim is not None:
         out.append(arg(dim, "axis"))
     return make_call(ctx.emit("paddle.chunk"), out)

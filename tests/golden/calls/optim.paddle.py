@@ -1,5 +1,6 @@
 import paddle
 from paddle import optimizer as optim
+from paddle.optimizer import SGD
 
 
 def fit(model, data):

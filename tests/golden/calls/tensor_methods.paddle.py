@@ -9,6 +9,6 @@ def head(x, mask, idx, g):
     h = h.masked_fill(mask, 0.0).flip([0, 1]).unsqueeze(axis=1).squeeze(1)
     p = h.softmax(dim=-1).index_select(axis=1, index=idx).gather(1, idx[None].expand(h.size(0), -1))
     n = h.size + paddle.to_tensor([1.0, 2.0], dtype=h.dtype, place=h.place).sum()
-    r = ((h * 2 - 1) ** 0.5 / h.norm(axis=1, keepdim=True) > 0.5)
+    r = (h * 2 - 1) ** 0.5 / h.norm(axis=1, keepdim=True) > 0.5
     g.scale_(0.9).add_(h.mean(0), alpha=0.1)
     return paddle.nn.functional.relu(x).topk(3, axis=-1), s, m, p, n, r, g.cuda(blocking=False)
