@@ -235,3 +235,15 @@ def test_bf16_safetensors_widen_to_float32(tmp_path):
     header = _json.dumps({"w": {"dtype": "BF16", "shape": [3], "data_offsets": [0, len(raw)]}}).encode()
     (tmp_path / "b.safetensors").write_bytes(struct.pack("<Q", len(header)) + header + raw)
     np.testing.assert_array_equal(SafetensorsReader.open(tmp_path / "b.safetensors")["w"], vals)
+
+
+@pytest.mark.parametrize("expr", ["nn.BatchNorm2d(4, track_running_stats=False)", "nn.LayerNorm([3, 4])",
+                                  "nn.Sequential(nn.Linear(4, 3), nn.CrossEntropyLoss(weight=torch.ones(3)))",
+                                  "nn.BCEWithLogitsLoss(pos_weight=torch.ones(3))"])
+def test_layers_whose_tensors_differ_in_kind(expr):
+    """No torch statistics (paddle's start values), flattened LayerNorm affine, loss-owned buffers."""
+    tm, pm = build_pair(expr)
+    ledger = transfer_weights(tm, pm)
+    assert not ledger.problems
+    for e in ledger.entries:
+        assert e.paddle_shape == tuple(pm.state_dict()[e.paddle_key].shape)

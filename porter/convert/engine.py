@@ -208,12 +208,35 @@ def convert_args(row: Row, args: list[cst.Arg]) -> CallPlan:
     for name, value in row.defaults.items():
         if name not in seen:
             new = _convert_one(row, name, literal_expr(value))
-            if not isinstance(new, str):
-                out.extend(_keyword(cst.Arg(value=v), k, v) for k, v in new)
+            if isinstance(new, str):        # torch's default is something paddle cannot do
+                return CallPlan(None, f"{new} (torch's default, {name}={value!r})")
+            out.extend(_keyword(cst.Arg(value=v), k, v) for k, v in new)
     written = {a.keyword.value for a in out if a.keyword is not None}
     out.extend(_keyword(cst.Arg(value=literal_expr(v)), k, literal_expr(v))
                for k, v in row.add.items() if k not in written)
+    out = _merge_keywords(out)
+    if isinstance(out, str):
+        return CallPlan(None, out)
     return CallPlan(_fix_commas(out, args))
+
+
+def _merge_keywords(args: list[cst.Arg]) -> list[cst.Arg] | str:
+    """Two torch arguments can become the same paddle keyword (`affine=False, bias=False` both set
+    `bias_attr=False`): identical values merge, different ones cannot be expressed."""
+    seen: dict[str, str] = {}
+    out = []
+    for a in args:
+        if a.keyword is None:
+            out.append(a)
+            continue
+        code = cst.Module([]).code_for_node(a.value)
+        if a.keyword.value in seen:
+            if seen[a.keyword.value] != code:
+                return f"two torch arguments set paddle's {a.keyword.value} differently"
+            continue
+        seen[a.keyword.value] = code
+        out.append(a)
+    return out
 
 
 def _convert_one(row: Row, name: str, value: cst.BaseExpression) -> list[tuple[str, cst.BaseExpression]] | str:

@@ -1,7 +1,7 @@
 """Per-layer weight rules: how one torch layer's tensors become one paddle layer's tensors.
 
-A rule gets the torch tensors at the layer's path (local names -> numpy arrays) and the local names of
-the paddle layer's tensors, and returns `Move`s: each paddle tensor with its torch source key(s), the
+A rule gets the torch tensors at the layer's path (local names -> numpy arrays) and the paddle layer's
+tensors (local names -> shapes), and returns `Move`s: each paddle tensor with its torch source key(s), the
 transform, and the value. `reverse` turns the paddle tensors back into torch's (round trips are tested).
 
 Which rule a paddle layer gets:
@@ -27,7 +27,7 @@ import numpy as np
 
 @dataclass(frozen=True)
 class Move:
-    paddle: str                  # local name in the paddle layer
+    paddle: str | None           # local name in the paddle layer; None: consumed, nothing stored
     sources: tuple[str, ...]     # local torch names it is built from
     transform: str               # human-readable: "copy", "transpose", "split 0/3 + transpose", ...
     value: np.ndarray
@@ -37,6 +37,14 @@ class Move:
 DROPPED = {"num_batches_tracked"}
 
 Torch = dict[str, np.ndarray]
+
+
+class PaddleTensors(dict):
+    """The paddle layer's tensors as {local name: shape}, with the layer itself at `.layer`."""
+
+    def __init__(self, shapes: dict[str, tuple[int, ...]], layer=None):
+        super().__init__(shapes)
+        self.layer = layer
 
 
 @dataclass(frozen=True)
@@ -104,10 +112,35 @@ def _rev_bn(p: Torch) -> Torch:
 
 
 @weight_rule("batchnorm", reverse=_rev_bn)
-def batchnorm(t, paddle_names):
-    """running_mean/var -> _mean/_variance; num_batches_tracked dropped (paddle keeps no counter)."""
-    return [Move(_BN.get(k, k), (k,), "rename" if k in _BN else "copy", v)
-            for k, v in t.items() if k not in DROPPED]
+def batchnorm(t, paddle):
+    """running_mean/var -> _mean/_variance; num_batches_tracked dropped (paddle keeps no counter).
+    With track_running_stats=False (converted to use_global_stats=False, which the rule checks on the
+    paddle layer) torch keeps no statistics while paddle still has the tensors, unused in that mode: they
+    get paddle's initial 0 / 1. A checkpoint that merely lacks them still fails."""
+    moves = [Move(_BN.get(k, k), (k,), "rename" if k in _BN else "copy", v) for k, v in t.items() if k not in DROPPED]
+    no_stats = getattr(getattr(paddle, "layer", None), "_use_global_stats", None) is False
+    if no_stats and "running_mean" not in t and "running_var" not in t and "_mean" in paddle:
+        moves.append(Move("_mean", (), "initial 0 (torch keeps no statistics)", np.zeros(paddle["_mean"], np.float32)))
+        moves.append(Move("_variance", (), "initial 1 (torch keeps no statistics)", np.ones(paddle["_variance"], np.float32)))
+    return moves
+
+
+def _rev_layernorm(p: Torch) -> Torch:
+    return dict(p)          # paddle flattens; the torch shape is not recoverable here (a caller reshapes)
+
+
+@weight_rule("layernorm", reverse=_rev_layernorm)
+def layernorm(t, paddle):
+    """A multi-axis normalized_shape: torch keeps weight/bias as that shape, paddle flattened."""
+    return [Move(k, (k,), "reshape (-1,)" if v.ndim > 1 else "copy", v.reshape(-1) if k in paddle and v.ndim > 1 else v)
+            for k, v in t.items()]
+
+
+@weight_rule("loss", reverse=lambda p: {})
+def loss(t, paddle):
+    """Loss modules register their `weight`/`pos_weight` as buffers in torch; paddle keeps the tensor
+    passed to the constructor as a plain attribute. Consumed: the converted constructor call passes it."""
+    return [Move(None, (k,), "kept by the loss object (constructor argument)", v) for k, v in t.items()]
 
 
 def _rev_instancenorm(p: Torch) -> Torch:

@@ -15,7 +15,7 @@ from typing import Any, Iterator, Mapping
 
 import numpy as np
 
-from porter.weights.rules import DEFAULT, DROPPED, WEIGHT_RULES, WeightRule
+from porter.weights.rules import DEFAULT, DROPPED, WEIGHT_RULES, PaddleTensors, WeightRule
 
 
 class WeightTransferError(ValueError):
@@ -160,12 +160,16 @@ class MoveStream:
         for prefix, t_prefix, layer, rule in _walk(self.layer):
             subtree = rule.scope == "subtree"
             local = _local(torch_state, t_prefix, subtree)
-            if not local:
+            paddle_shapes = {k: tuple(t.shape) for k, t in _local(paddle_sd, prefix, subtree).items()}
+            if not local and not paddle_shapes:
                 continue
-            paddle_names = set(_local(paddle_sd, prefix, subtree))
-            for move in rule.forward(local, paddle_names):
-                key = f"{prefix}.{move.paddle}" if prefix else move.paddle
+            for move in rule.forward(local, PaddleTensors(paddle_shapes, layer)):
                 sources = tuple(f"{t_prefix}.{s}" if t_prefix else s for s in move.sources)
+                if move.paddle is None:       # consumed by design, nothing to store (the rule says why)
+                    used.update(sources)
+                    ledger.dropped.extend(sources)
+                    continue
+                key = f"{prefix}.{move.paddle}" if prefix else move.paddle
                 if key not in paddle_sd:
                     continue          # its sources show up as unused
                 tensor = paddle_sd[key]
@@ -179,7 +183,8 @@ class MoveStream:
                 if id(tensor) in filled:
                     continue          # tied: moved once
                 filled.add(id(tensor))
-                ledger.entries.append(Entry(key, sources, move.transform, _shape(torch_state, sources[0]), target_shape))
+                ledger.entries.append(Entry(key, sources, move.transform,
+                                            _shape(torch_state, sources[0]) if sources else (), target_shape))
                 yield key, move.value
         for k in torch_state.keys():
             if k not in used and k.rsplit(".", 1)[-1] in DROPPED:
