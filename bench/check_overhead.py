@@ -24,6 +24,7 @@ def main() -> int:
     ap.add_argument("--batch", type=int, default=2)
     ap.add_argument("--size", type=int, default=224)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--no-backward", action="store_true", help="forward-only check (no gradients)")
     args = ap.parse_args()
     import paddle
     import torch
@@ -60,7 +61,7 @@ def main() -> int:
 
     t_s, p_s = timeit(t_fwd, args.repeat), timeit(p_fwd, args.repeat)
     start = time.perf_counter()
-    r = check_parity(t_model, p_model, [x], second_inputs=[x2])
+    r = check_parity(t_model, p_model, [x], second_inputs=[x2], backward=not args.no_backward)
     check_s = time.perf_counter() - start
     params = sum(p.numel() for p in t_model.parameters())
     print(f"model: ResNet-50 ({params / 1e6:.1f} M parameters), input {x.shape}, second batch {x2.shape[0]}, "
@@ -68,7 +69,8 @@ def main() -> int:
     print(f"one forward: torch {t_s:.3f} s, paddle {p_s:.3f} s (median of {args.repeat})")
     print(f"porter check: {check_s:.3f} s  passed={r.passed}  outputs max abs {max(c.max_abs for c in r.outputs):.2e}"
           f"  layers {len(r.layers)}  gradients {len(r.gradients)}")
-    print(f"ratio check / (torch + paddle forward): {check_s / (t_s + p_s):.2f}x")
+    print(f"ratio check / (torch + paddle forward): {check_s / (t_s + p_s):.2f}x"
+          f"{'  (forward only)' if args.no_backward else '  (with gradients)'}")
     for c in [*r.outputs, *(r.second_batch or []), *r.gradients]:
         if not c.passed:
             print(f"  outside tolerance: {c.name}: max abs {c.max_abs:.2e}, max rel {c.max_rel:.2e}, "
