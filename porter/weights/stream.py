@@ -61,10 +61,13 @@ class SafetensorsReader(Mapping[str, np.ndarray]):
         return tuple(self._where[key][2])
 
     def __getitem__(self, key: str) -> np.ndarray:
+        """A read-only memory map of the tensor's bytes (no copy; the mapping goes when the array does)."""
         path, code, shape, offset, size = self._where[key]
-        with open(path, "rb") as f:
-            f.seek(offset)
-            raw = np.frombuffer(f.read(size), dtype=_ST_TO_NP[code])
+        dtype = np.dtype(_ST_TO_NP[code])
+        if size == 0:
+            raw = np.zeros(0, dtype=dtype)
+        else:
+            raw = np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=(size // dtype.itemsize,))
         if code == "BF16":
             raw = (raw.astype(np.uint32) << 16).view(np.float32)
         return raw.reshape(shape)
