@@ -20,6 +20,7 @@ ZOO = [
     "nn.LSTM(3, 6, 2, bidirectional=True, proj_size=2)", "nn.GRU(3, 4)", "nn.RNN(3, 4, 2)",
     "nn.MultiheadAttention(8, 2)", "nn.MultiheadAttention(8, 2, kdim=4, vdim=6)",
     "nn.TransformerEncoderLayer(8, 2, 16, batch_first=True)", "nn.TransformerDecoderLayer(8, 2, 16, batch_first=True)",
+    "nn.LayerNorm([3, 4])",
 ]
 
 
@@ -247,3 +248,27 @@ def test_layers_whose_tensors_differ_in_kind(expr):
     assert not ledger.problems
     for e in ledger.entries:
         assert e.paddle_shape == tuple(pm.state_dict()[e.paddle_key].shape)
+
+
+@pytest.mark.parametrize("kw", [{}, {"kdim": 4, "vdim": 6}])
+def test_native_paddle_attention_rule_round_trips_and_matches(kw):
+    """A hand-written port on paddle.nn.MultiHeadAttention (batch-first, [in, out] projections)."""
+    import paddle
+    import torch
+    torch.manual_seed(0)
+    t = torch.nn.MultiheadAttention(8, 2, batch_first=True, **kw).eval()
+    p = paddle.nn.MultiHeadAttention(8, 2, **kw)
+    p.eval()
+    ledger = transfer_weights(t, p)
+    assert {e.transform for e in ledger.entries} >= {"transpose"}
+    back = reverse_weights(p)
+    for k, v in t.state_dict().items():
+        np.testing.assert_array_equal(back[k], v.numpy(), err_msg=k)
+    rng = np.random.default_rng(0)
+    q = rng.standard_normal((2, 5, 8)).astype(np.float32)
+    k_ = rng.standard_normal((2, 7, kw.get("kdim", 8))).astype(np.float32)
+    v_ = rng.standard_normal((2, 7, kw.get("vdim", 8))).astype(np.float32)
+    with torch.no_grad():
+        out_t = t(torch.from_numpy(q), torch.from_numpy(k_), torch.from_numpy(v_))[0].numpy()
+    out_p = p(paddle.to_tensor(q), paddle.to_tensor(k_), paddle.to_tensor(v_)).numpy()
+    np.testing.assert_allclose(out_p, out_t, rtol=1e-5, atol=1e-6)

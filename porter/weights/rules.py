@@ -41,10 +41,11 @@ Torch = dict[str, np.ndarray]
 
 
 class PaddleTensors(dict):
-    """The paddle layer's tensors as {local name: shape}, with the layer itself at `.layer`."""
+    """The paddle layer's tensors ({local name: shape} for forward rules, {local name: array} for reverse
+    rules), with the layer itself at `.layer`."""
 
-    def __init__(self, shapes: dict[str, tuple[int, ...]], layer=None):
-        super().__init__(shapes)
+    def __init__(self, items: dict, layer=None):
+        super().__init__(items)
         self.layer = layer
 
 
@@ -145,7 +146,8 @@ def batchnorm(t, paddle):
 
 
 def _rev_layernorm(p: Torch) -> Torch:
-    return dict(p)          # paddle flattens; the torch shape is not recoverable here (a caller reshapes)
+    shape = tuple(getattr(getattr(p, "layer", None), "_normalized_shape", ()) or ())
+    return {k: (v.reshape(shape) if shape and v.size == int(np.prod(shape)) else v) for k, v in p.items()}
 
 
 @weight_rule("layernorm", reverse=_rev_layernorm)

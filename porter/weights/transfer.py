@@ -252,7 +252,7 @@ def reverse_weights(paddle_layer: Any) -> dict[str, np.ndarray]:
             seen.add(id(t))
             own[name] = t.numpy()
         if own:
-            for k, v in rule.reverse(own).items():
+            for k, v in rule.reverse(PaddleTensors(own, layer)).items():
                 out[f"{t_prefix}.{k}" if t_prefix else k] = v
     return out
 
