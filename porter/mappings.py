@@ -4,6 +4,7 @@ Each TOML file holds one torch namespace. A table key is the torch qualified nam
 
     paddle       the paddle target (qualified name; a method name's owner is `paddle.Tensor` etc.)
     reason       why there is no target (a row without `paddle` is a documented "unsupported" row)
+                 (a row with a `rule` may have neither: the rule writes the paddle code, e.g. a statement)
     args         torch signature order, used to turn positional arguments into keywords
     paddle_args  paddle's positional order (after renames); a positional argument stays positional only
                  where both orders agree. Defaults to `args` (renamed) up to the first argument the row
@@ -110,7 +111,7 @@ class Table:
         out: dict[str, list[int]] = {}
         for row in self.rows.values():
             c = out.setdefault(row.source, [0, 0])
-            c[0 if row.paddle else 1] += 1
+            c[0 if (row.paddle or row.rule) else 1] += 1
         return {k: (v[0], v[1]) for k, v in sorted(out.items())}
 
 
@@ -145,8 +146,9 @@ def parse_row(key: str, data: Mapping[str, Any], source: str) -> Row:
     unknown = set(data) - ROW_FIELDS
     if unknown:
         raise MappingError(f"{where}: unknown key(s) {sorted(unknown)}")
-    if ("paddle" in data) == ("reason" in data):
-        raise MappingError(f"{where}: a row needs exactly one of 'paddle' (target) or 'reason' (unsupported)")
+    if ("paddle" in data) == ("reason" in data) and not ("rule" in data and "reason" not in data):
+        raise MappingError(f"{where}: a row needs exactly one of 'paddle' (target) or 'reason' (unsupported), "
+                           f"or a 'rule' that decides the target")
     args = _str_list(data["args"], where, "args") if "args" in data else None
     paddle_args = _str_list(data["paddle_args"], where, "paddle_args") if "paddle_args" in data else None
     rename = _str_map(data.get("rename", {}), where, "rename")

@@ -283,6 +283,8 @@ class Rewriter(cst.CSTTransformer):
         self.class_values = class_values or {}
         self._funcs: list[dict[str, str]] = []      # per open def: names holding torch callables
         self._synthetic_parens: set[int] = set()
+        self._statements: dict[int, cst.BaseSmallStatement] = {}   # call id -> the statement it becomes
+        self._expr_values: set[int] = set()         # calls that are whole expression statements
         self._no_visit: set[int] = set()            # arguments a row drops: nothing in them is reported
         self.table = table
         self.b = bindings
@@ -357,6 +359,21 @@ class Rewriter(cst.CSTTransformer):
         self._skip.add(id(node.attr))
         return self.b.resolve(node) is None     # a torch chain is rewritten whole, not piecewise
 
+    def visit_Expr(self, node: cst.Expr) -> None:
+        self._expr_values.add(id(node.value))
+
+    def is_statement(self, call: cst.Call) -> bool:
+        """Whether this (original) call is a whole expression statement (`torch._assert(c, m)` alone)."""
+        return id(call) in self._expr_values
+
+    def replace_statement(self, call: cst.Call, statement: cst.BaseSmallStatement) -> cst.Call:
+        """For rules: the expression statement holding `call` becomes `statement` (e.g. an `assert`)."""
+        self._statements[id(call)] = statement
+        return call
+
+    def leave_Expr(self, original: cst.Expr, updated: cst.Expr):
+        return self._statements.get(id(updated.value), updated)
+
     def visit_Call(self, node: cst.Call) -> None:
         q = self.b.resolve(node.func)
         row = None
@@ -395,7 +412,8 @@ class Rewriter(cst.CSTTransformer):
             return self.emit(row.paddle, original) if row is not None and row.paddle else updated
         self.found += 1
         if row is None or row.paddle is None:
-            self.unsupported(original, q, row.reason if row else "no mapping")
+            reason = row.reason if row and row.reason else ("used as a value; only its calls convert" if row else "no mapping")
+            self.unsupported(original, q, reason)
             return updated
         return self.emit(row.paddle, original)
 
@@ -408,7 +426,7 @@ class Rewriter(cst.CSTTransformer):
                 return updated
             row = self.table.rows.get(canon)
             self.found += 1
-            if row is None or row.paddle is None:
+            if row is None or (row.paddle is None and row.rule is None):
                 self.unsupported(original, q, row.reason if row else "no mapping")
                 return updated.with_changes(func=original.func)
             return self._apply(row, original, updated, q)
@@ -502,6 +520,7 @@ class Rewriter(cst.CSTTransformer):
 
     def _apply(self, row: Row, original: cst.Call, updated: cst.Call, api: str) -> cst.BaseExpression:
         if row.rule:
+            self.current_call = original          # rules may ask is_statement() about it
             result = RULES[row.rule](row, updated, self)
             if result is None:          # the rule says: not this API (e.g. `str.split`), leave it alone
                 self.found -= 1
@@ -514,7 +533,7 @@ class Rewriter(cst.CSTTransformer):
             self.unsupported(original, api, result.reason)
             return updated.with_changes(func=original.func) if not row.is_method else \
                 updated.with_changes(func=updated.func.with_changes(attr=original.func.attr))
-        if isinstance(result, _OPERATIONS) and result.lpar:
+        if isinstance(result, _OPERATIONS):      # built by a rule: its parentheses and negation are ours
             self._synthetic_parens.add(id(result))
         return result
 
@@ -522,7 +541,7 @@ class Rewriter(cst.CSTTransformer):
     # parentheses are redundant (a whole right-hand side, argument, return value, element), drop them:
     # `y = torch.add(x, 1)` reads `y = x + 1`, not `y = (x + 1)`.
     def _unparen(self, expr):
-        if id(expr) in self._synthetic_parens:
+        if id(expr) in self._synthetic_parens and expr.lpar:
             return expr.with_changes(lpar=[], rpar=[])
         return expr
 
@@ -540,6 +559,13 @@ class Rewriter(cst.CSTTransformer):
 
     def leave_Element(self, original, updated):
         return updated.with_changes(value=self._unparen(updated.value))
+
+    def leave_UnaryOperation(self, original, updated):
+        inner = updated.expression
+        if isinstance(updated.operator, cst.Not) and id(inner) in self._synthetic_parens \
+                and isinstance(inner, cst.UnaryOperation) and isinstance(inner.operator, cst.Not):
+            return inner.expression.with_changes(lpar=updated.lpar, rpar=updated.rpar)   # not (not X) -> X
+        return updated
 
 
 def convert_module(module: cst.Module, table: Table | None = None) -> Conversion:
