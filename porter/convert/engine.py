@@ -285,6 +285,7 @@ class Rewriter(cst.CSTTransformer):
         self._synthetic_parens: set[int] = set()
         self._statements: dict[int, cst.BaseSmallStatement] = {}   # call id -> the statement it becomes
         self._expr_values: set[int] = set()         # calls that are whole expression statements
+        self._annotation_depth = 0
         self._no_visit: set[int] = set()            # arguments a row drops: nothing in them is reported
         self.table = table
         self.b = bindings
@@ -359,6 +360,13 @@ class Rewriter(cst.CSTTransformer):
         self._skip.add(id(node.attr))
         return self.b.resolve(node) is None     # a torch chain is rewritten whole, not piecewise
 
+    def visit_Annotation(self, node: cst.Annotation) -> None:
+        self._annotation_depth += 1
+
+    def leave_Annotation(self, original, updated):
+        self._annotation_depth -= 1
+        return updated
+
     def visit_Expr(self, node: cst.Expr) -> None:
         self._expr_values.add(id(node.value))
 
@@ -410,11 +418,16 @@ class Rewriter(cst.CSTTransformer):
         row = self.table.rows.get(canon)
         if id(original) in self._call_funcs:        # accounted for by leave_Call
             return self.emit(row.paddle, original) if row is not None and row.paddle else updated
-        self.found += 1
         if row is None or row.paddle is None:
+            if self._annotation_depth:
+                # a type with no paddle class (torch.device): the annotation becomes a string, which
+                # Python does not evaluate, so the module still imports
+                return cst.SimpleString(repr(cst.Module([]).code_for_node(original)))
+            self.found += 1
             reason = row.reason if row and row.reason else ("used as a value; only its calls convert" if row else "no mapping")
             self.unsupported(original, q, reason)
             return updated
+        self.found += 1
         return self.emit(row.paddle, original)
 
     # -- calls ---------------------------------------------------------------------------------------
