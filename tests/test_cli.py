@@ -143,3 +143,30 @@ def test_pathological_nesting_is_refused_not_crashed(tmp_path, body):
                          capture_output=True, text=True, timeout=120)
     assert res.returncode == 2, res.stderr
     assert "nest" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_notebook_code_cells_convert_and_the_rest_is_kept(tmp_path, capsys):
+    out = tmp_path / "train.ipynb"
+    code, stdout, _ = run(["convert", ROOT / "samples/notebook/train.ipynb", "-o", out], capsys)
+    assert code == 0 and "converted: 5, unconverted: 0" in stdout
+    src = json.loads((ROOT / "samples/notebook/train.ipynb").read_text())
+    nb = json.loads(out.read_text())
+    assert nb["metadata"] == src["metadata"] and nb["cells"][0] == src["cells"][0]          # markdown kept
+    assert nb["cells"][2]["outputs"] == src["cells"][2]["outputs"]                          # outputs kept
+    assert "".join(nb["cells"][1]["source"]) == "%matplotlib inline\nimport paddle\nimport paddle.nn as nn"
+    body = "".join(nb["cells"][2]["source"])
+    assert "nn.BatchNorm1D(3, epsilon=1e-3)" in body and "!echo done" in body and "paddle.zeros([2, 4])" in body
+
+
+def test_dependency_files_name_paddle(tmp_path, capsys):
+    src = tmp_path / "proj"
+    src.mkdir()
+    (src / "requirements.txt").write_text("numpy>=1.24\ntorch==2.3.0  # cpu\ntorchvision>=0.18\ntorchmetrics\n")
+    (src / "pyproject.toml").write_text('[project]\ndependencies = ["torch>=2.0", "einops", "torchaudio"]\n')
+    code, _, _ = run(["convert", src, "-o", tmp_path / "out"], capsys)
+    assert code == 0
+    req = (tmp_path / "out" / "requirements.txt").read_text()
+    assert req.splitlines() == ["numpy>=1.24", "paddlepaddle>=3.3.1  # cpu",
+                                "torchvision>=0.18  # porter: torchvision has no paddle package; only its torch-free parts may be used",
+                                "torchmetrics"]
+    assert '"paddlepaddle>=3.3.1", "einops", "torchaudio"' in (tmp_path / "out" / "pyproject.toml").read_text()

@@ -34,6 +34,7 @@ class FileResult:
     unconverted: list[Unconverted] = field(default_factory=list)
     error: str | None = None
     copied: bool = False            # not Python: copied as is
+    dependencies: int = 0           # dependency file: torch requirements rewritten
 
     def to_json(self) -> dict:
         d = {"path": self.path, "found": self.found, "converted": self.converted,
@@ -42,6 +43,8 @@ class FileResult:
             d["error"] = self.error
         if self.copied:
             d["copied"] = True
+        if self.dependencies:
+            d["dependencies_rewritten"] = self.dependencies
         return d
 
 
@@ -181,8 +184,8 @@ def convert_path(src: str | os.PathLike, out: str | os.PathLike | None = None, *
             out = src_p.resolve().parent / f"{src_p.resolve().name}_paddle"
         return _convert_dir(src_p, Path(out), force, jobs, progress)
     report = ConversionReport(str(src), None if out is None else str(out))
-    if src_p.suffix != ".py":
-        raise InputError(f"{src}: not a .py file or a directory")
+    if src_p.suffix not in (".py", ".ipynb"):
+        raise InputError(f"{src}: not a .py file, a notebook or a directory")
     out_p = None
     if out is not None:
         out_p = Path(out)
@@ -192,23 +195,49 @@ def convert_path(src: str | os.PathLike, out: str | os.PathLike | None = None, *
             raise InputError(f"{out}: output would overwrite the source")
         if out_p.exists() and not force:
             raise InputError(f"{out_p}: already exists (pass --force to overwrite)")
-    conv = convert_text(read_source(src_p, str(src)), str(src))
+    code, conv = _convert_any(src_p, str(src))
     report.files.append(FileResult(src_p.name, conv.found, conv.converted, conv.unconverted))
     if out_p is None:
-        report.code = conv.code
+        report.code = code
     else:
-        _write_text(out_p, conv.code)
+        _write_text(out_p, code)
     return report
+
+
+def _convert_any(path: Path, display: str) -> tuple[str, Conversion]:
+    """A .py file or a notebook -> (new text, conversion)."""
+    text = read_source(path, display)
+    if path.suffix == ".ipynb":
+        from porter.convert.notebooks import convert_notebook
+        return convert_notebook(text, display, convert_text)
+    conv = convert_text(text, display)
+    return conv.code, conv
 
 
 def _convert_file(path: Path, rel: str, dst: Path) -> FileResult:
     """Convert one .py file of a directory run; a bad file becomes an error entry, not an exception."""
     try:
-        conv = convert_text(read_source(path, rel), rel)
+        code, conv = _convert_any(path, rel)
     except InputError as e:
         return FileResult(rel, error=str(e).split(": ", 1)[-1])
-    _write_text(dst, conv.code)
+    _write_text(dst, code)
     return FileResult(rel, conv.found, conv.converted, conv.unconverted)
+
+
+def _is_dependency_file(name: str) -> bool:
+    return name == "pyproject.toml" or (name.startswith("requirements") and name.endswith(".txt"))
+
+
+def _convert_dependencies(path: Path, rel: str, dst: Path) -> FileResult:
+    from porter.convert.notebooks import convert_pyproject, convert_requirements
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        _copy(path, dst)
+        return FileResult(rel, copied=True)
+    new, changes = (convert_pyproject if path.name == "pyproject.toml" else convert_requirements)(text)
+    _write_text(dst, new)
+    return FileResult(rel, copied=True, dependencies=changes)
 
 
 def _convert_job(job: tuple[str, str, str]) -> FileResult:
@@ -236,7 +265,9 @@ def _convert_dir(src: Path, out: Path, force: bool, jobs: int | None = None, pro
             order.append(rel)
             if path.is_symlink() and not path.exists():
                 results[rel] = FileResult(rel, error="broken symlink, skipped")
-            elif path.suffix != ".py":
+            elif _is_dependency_file(name):
+                results[rel] = _convert_dependencies(path, rel, out / rel)
+            elif path.suffix not in (".py", ".ipynb"):
                 _copy(path, out / rel)
                 results[rel] = FileResult(rel, copied=True)
             else:
