@@ -320,8 +320,9 @@ class Rewriter(cst.CSTTransformer):
         if isinstance(original, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
             marks = self._marks.pop()
             if marks and isinstance(result, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
-                indent = ""  # EmptyLine comments take the block's indentation automatically
-                lines = [cst.EmptyLine(indent=True, comment=cst.Comment(indent + m)) for m in dict.fromkeys(marks)]
+                present = {line.comment.value for line in result.leading_lines if line.comment is not None}
+                lines = [cst.EmptyLine(indent=True, comment=cst.Comment(m))   # indented like the statement
+                         for m in dict.fromkeys(marks) if m not in present]
                 result = result.with_changes(leading_lines=[*result.leading_lines, *lines])
         return result
 
@@ -491,7 +492,7 @@ class Rewriter(cst.CSTTransformer):
         if head in self.b.foreign:
             return None
         owner = self._receiver_type(func.value)
-        if owner == TENSOR and isinstance(func.value, cst.Name) and func.value.value in ("self", "cls"):
+        if owner == TENSOR and isinstance(func.value, cst.Name) and func.value.value in ("self", "cls", "torch"):
             return None
         row = self.table.method(func.attr.value, owner)
         if row is None or row.args is None:

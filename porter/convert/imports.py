@@ -48,11 +48,12 @@ class ImportRewriter(cst.CSTTransformer):
         keep, out = [], []
         for alias in node.names:
             full = module_name(alias.name)
-            local = alias.asname.name.value if alias.asname else full.split(".")[0]
-            if local not in self.b.torch or self.b.torch[local] != (full if alias.asname else local):
+            if full.split(".")[0] != "torch":
                 keep.append(alias)      # not a torch alias (`import torch, os`: os stays)
                 continue
-            imp = self.b.plan.get(local)
+            local = alias.asname.name.value if alias.asname else full.split(".")[0]
+            # this statement's own binding (a name may be bound twice; the plan holds the last one)
+            imp = self.b.replacement(local, full if alias.asname else local)
             if imp is not None:
                 out.append(_import_stmt(imp, plain=True))
         stmts = [node.with_changes(names=_fix_alias_commas(keep))] if keep else []
@@ -60,9 +61,10 @@ class ImportRewriter(cst.CSTTransformer):
 
     def _replace_import_from(self, node: cst.ImportFrom) -> list[cst.BaseSmallStatement]:
         groups: dict[str | None, list[tuple[cst.ImportAlias, NewImport]]] = {}
+        mod = module_name(node.module)
         for alias in node.names:
             local = alias.asname.name.value if alias.asname else alias.name.value
-            imp = self.b.plan.get(local)
+            imp = self.b.replacement(local, f"{mod}.{alias.name.value}")
             if imp is not None:
                 groups.setdefault(imp.module, []).append((alias, imp))
         out: list[cst.BaseSmallStatement] = []

@@ -112,12 +112,15 @@ class Bindings:
     def finish(self) -> None:
         """Decide each torch binding's replacement import; fill the paddle bindings."""
         for local, q in self.torch.items():
-            self.plan[local] = self._replacement(local, q)
+            self.plan[local] = self.replacement(local, q)
         for imp in self.plan.values():
             if imp is not None:
                 self.paddle[imp.local] = imp.binds
+        for local, q in self.other.items():       # paddle the file already imports (a partial port)
+            if q == "paddle" or q.startswith("paddle."):
+                self.paddle.setdefault(local, q)
 
-    def _replacement(self, local: str, q: str) -> NewImport | None:
+    def replacement(self, local: str, q: str) -> NewImport | None:
         t = self.table
         canon = t.aliases.get(q, q)
         if local == q.split(".")[0] and q in TORCH_ROOTS:           # import torch / import torch.nn
