@@ -282,8 +282,11 @@ class Rewriter(cst.CSTTransformer):
         super().__init__()
         self.class_values = class_values or {}
         self._funcs: list[dict[str, str]] = []      # per open def: names holding torch callables
-        self._synthetic_parens: set[int] = set()
+        # nodes a rule built, by id; the dict keeps them alive so a freed node's id cannot be reused by
+        # an unrelated node (a tuple's parentheses were once stripped that way)
+        self._synthetic_parens: dict[int, cst.CSTNode] = {}
         self._statements: dict[int, cst.BaseSmallStatement] = {}   # call id -> the statement it becomes
+        self._keep_alive: list[cst.CSTNode] = []
         self._expr_values: set[int] = set()         # calls that are whole expression statements
         self._annotation_depth = 0
         self._no_visit: set[int] = set()            # arguments a row drops: nothing in them is reported
@@ -378,6 +381,7 @@ class Rewriter(cst.CSTTransformer):
     def replace_statement(self, call: cst.Call, statement: cst.BaseSmallStatement) -> cst.Call:
         """For rules: the expression statement holding `call` becomes `statement` (e.g. an `assert`)."""
         self._statements[id(call)] = statement
+        self._keep_alive.append(call)
         return call
 
     def leave_Expr(self, original: cst.Expr, updated: cst.Expr):
@@ -548,7 +552,7 @@ class Rewriter(cst.CSTTransformer):
             return updated.with_changes(func=original.func) if not row.is_method else \
                 updated.with_changes(func=updated.func.with_changes(attr=original.func.attr))
         if isinstance(result, _OPERATIONS):      # built by a rule: its parentheses and negation are ours
-            self._synthetic_parens.add(id(result))
+            self._synthetic_parens[id(result)] = result
         return result
 
     # A rule that turns a call into an operation parenthesises it, not knowing where it stands; where the
