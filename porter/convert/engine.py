@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
 
 from porter.convert import imports
 from porter.convert.names import Bindings, dotted
@@ -294,7 +293,8 @@ class Rewriter(cst.CSTTransformer):
         self.b = bindings
         self.instances = instances
         self.module_classes = module_classes
-        self.unconverted: list[tuple[cst.CSTNode, str, str]] = []
+        self.unconverted: list[tuple[cst.CSTNode, cst.CSTNode, str, str]] = []
+        self._top: cst.CSTNode | None = None
         self.found = 0
         self.needs_paddle = False
         self._skip: set[int] = set()                # Name nodes that are not references
@@ -311,7 +311,7 @@ class Rewriter(cst.CSTTransformer):
         return expr
 
     def unsupported(self, node: cst.CSTNode, api: str, reason: str) -> None:
-        self.unconverted.append((node, api, reason))      # lines are resolved at the end, only if needed
+        self.unconverted.append((node, self._top, api, reason))   # lines are resolved at the end
         if self._marks:
             self._marks[-1].append(f"{COMMENT_PREFIX} unsupported {api} ({reason})")
 
@@ -402,6 +402,8 @@ class Rewriter(cst.CSTTransformer):
         if id(node) in self._no_visit:
             return False
         if isinstance(node, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+            if not self._marks:
+                self._top = node                      # the top-level statement being converted
             self._marks.append([])
         return super().on_visit(node)
 
@@ -586,7 +588,7 @@ class Rewriter(cst.CSTTransformer):
         return updated
 
 
-def convert_module(module: cst.Module, table: Table | None = None) -> Conversion:
+def convert_module(module: cst.Module, table: Table | None = None, code: str | None = None) -> Conversion:
     table = table or default_table()
     analyzer = Analyzer(table)
     analyzer.walk(module)
@@ -596,13 +598,15 @@ def convert_module(module: cst.Module, table: Table | None = None) -> Conversion
     new = module.visit(rewriter)
     new = imports.rewrite(new, analyzer.bindings, rewriter.needs_paddle)
     unconverted = []
-    if rewriter.unconverted:      # positions cost a code-generation pass: only when something is reported
-        positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
-        unconverted = sorted((Unconverted(positions[n].start.line, api, reason) for n, api, reason in rewriter.unconverted),
-                             key=lambda u: u.line)
+    if rewriter.unconverted:      # positions cost code generation: only when something is reported
+        from porter.convert.lines import report_lines
+        items = [(n, top) for n, top, _, _ in rewriter.unconverted]
+        lines = report_lines(code if code is not None else module.code, module, items)
+        unconverted = sorted((Unconverted(line, api, reason)
+                              for line, (_, _, api, reason) in zip(lines, rewriter.unconverted)), key=lambda u: u.line)
     return Conversion(new.code, unconverted, rewriter.found, rewriter.found - len(unconverted))
 
 
 def convert_source(code: str, table: Table | None = None) -> Conversion:
     """Convert torch source text to paddle source text. Raises libcst.ParserSyntaxError on bad input."""
-    return convert_module(cst.parse_module(code), table)
+    return convert_module(cst.parse_module(code), table, code)

@@ -18,6 +18,10 @@ import libcst as cst
 from porter.convert.names import Bindings, NewImport, module_name, name_expr
 
 
+_STATEMENT_CONTAINERS = (cst.Module, cst.BaseStatement, cst.BaseSuite, cst.Else, cst.Finally, cst.ExceptHandler,
+                         cst.ExceptStarHandler, cst.MatchCase)
+
+
 def _alias_for(imp: NewImport) -> cst.ImportAlias:
     asname = cst.AsName(name=cst.Name(imp.asname)) if imp.asname else None
     return cst.ImportAlias(name=name_expr(imp.name), asname=asname)
@@ -88,8 +92,14 @@ class ImportRewriter(cst.CSTTransformer):
             return module_name(stmt.module).split(".")[0] == "torch"
         return False
 
+    def on_visit(self, node) -> bool:
+        # imports are statements: walk statement lists only, never into expressions or headers
+        if not isinstance(node, _STATEMENT_CONTAINERS):
+            return False
+        return super().on_visit(node)
+
     def visit_SimpleStatementLine(self, node) -> bool:
-        return False                      # imports are statements: never walk into expressions
+        return False
 
     def leave_SimpleStatementLine(self, original, updated):
         if not any(self._is_torch_import(s) for s in updated.body):
