@@ -23,6 +23,9 @@ from porter.mappings import Row, Table, default_table
 
 COMMENT_PREFIX = "# porter:"
 _OPERATIONS = (cst.BinaryOperation, cst.Comparison, cst.BooleanOperation, cst.UnaryOperation)
+# statement classes by exact type: isinstance against libcst's abstract bases is slow on hot paths
+_STATEMENTS = frozenset({cst.SimpleStatementLine, cst.If, cst.For, cst.While, cst.With, cst.Try, cst.TryStar,
+                         cst.FunctionDef, cst.ClassDef, cst.Match})
 TENSOR = "torch.Tensor"
 MODULE = "torch.nn.Module"
 
@@ -49,6 +52,11 @@ class Conversion:
         return self.found > 0
 
 
+def _is_class_name(qualname: str) -> bool:
+    """`torch.nn.Linear` builds a layer; `torch.nn.functional.relu` returns a tensor."""
+    return qualname.rsplit(".", 1)[-1][:1].isupper()
+
+
 def _blocks(stmt: cst.CSTNode) -> list[list[cst.CSTNode]]:
     """The statement lists nested in a compound statement: body, else/elif, except, finally, match cases."""
     out = []
@@ -72,6 +80,8 @@ class Analyzer(cst.CSTVisitor):
         self.assigns: list[tuple[str, cst.BaseExpression]] = []
         self.module_classes: set[str] = set()   # classes in this file deriving from torch modules
         self._class_values: list[tuple[int, str, cst.BaseExpression]] = []
+        self.other_assigns: set[str] = set()       # names also assigned from something that is not a call
+        self._scope = 0                            # id of the enclosing def (0: module level)
         self._bases: list[tuple[str, list[cst.BaseExpression]]] = []
 
     def visit_Import(self, node: cst.Import) -> bool:
@@ -87,10 +97,13 @@ class Analyzer(cst.CSTVisitor):
         return self.bindings.foreign
 
     def visit_Assign(self, node: cst.Assign) -> None:
-        if len(node.targets) == 1 and isinstance(node.value, cst.Call):
-            target = dotted(node.targets[0].target)
-            if target:
-                self.assigns.append((target, node.value.func))
+        target = dotted(node.targets[0].target) if len(node.targets) == 1 else None
+        if target and "." not in target:
+            target = f"{self._scope}:{target}"        # a plain name belongs to its function's scope
+        if target and isinstance(node.value, cst.Call):
+            self.assigns.append((target, node.value.func))
+        elif target:
+            self.other_assigns.add(target)
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self._bases.append((node.name.value, [b.value for b in node.bases]))
@@ -101,6 +114,7 @@ class Analyzer(cst.CSTVisitor):
         self._walk(module.body, None)
 
     def _walk(self, body, func: cst.FunctionDef | None) -> None:
+        self._scope = id(func) if func is not None else 0
         for stmt in body:
             if isinstance(stmt, cst.SimpleStatementLine):
                 for small in stmt.body:
@@ -121,6 +135,7 @@ class Analyzer(cst.CSTVisitor):
                         self._class_values.append((id(stmt), param.name.value, param.default))
                 for block in _blocks(stmt):
                     self._walk(block, stmt)
+                self._scope = id(func) if func is not None else 0
                 continue
             for block in _blocks(stmt):
                 self._walk(block, func)
@@ -152,11 +167,19 @@ class Analyzer(cst.CSTVisitor):
             row = table.lookup(q) if q else None
             if row is not None and row.instance:
                 out[target] = row.instance
-            elif q and q.startswith("torch.nn.") and row is not None:
+            elif q and q.startswith("torch.nn.") and _is_class_name(q) and row is not None:
                 out[target] = MODULE
             elif dotted(func) in self.module_classes:
                 out[target] = MODULE
-        return out
+            elif (p := b.resolve_other(func)) and p.startswith(("paddle.nn.", "paddle.optimizer.")) and _is_class_name(p):
+                # already-paddle code types the same way, so converting the output again changes nothing
+                out[target] = MODULE if p.startswith("paddle.nn.") else "torch.optim.Optimizer"
+        # a name assigned more than once may hold anything at a given call (`x = nn.Linear(..)` then
+        # `x = x.sum(..)`): only single-assignment names are typed (flow-insensitive, so conservative)
+        counts: dict[str, int] = {}
+        for target, _ in self.assigns:
+            counts[target] = counts.get(target, 0) + 1
+        return {t: kind for t, kind in out.items() if counts[t] == 1 and t not in self.other_assigns}
 
 
 @dataclass
@@ -281,6 +304,8 @@ class Rewriter(cst.CSTTransformer):
         super().__init__()
         self.class_values = class_values or {}
         self._funcs: list[dict[str, str]] = []      # per open def: names holding torch callables
+        self._func_ids: list[int] = []
+        self.assigned: set[str] = set()             # "scope:name" assigned anywhere (typed or not)
         # nodes a rule built, by id; the dict keeps them alive so a freed node's id cannot be reused by
         # an unrelated node (a tuple's parentheses were once stripped that way)
         self._synthetic_parens: dict[int, cst.CSTNode] = {}
@@ -316,11 +341,17 @@ class Rewriter(cst.CSTTransformer):
             self._marks[-1].append(f"{COMMENT_PREFIX} unsupported {api} ({reason})")
 
     # -- statements carry the marks ------------------------------------------------------------------
+    def on_visit_attribute(self, node, attribute) -> None:       # no per-field hooks: skip libcst's lookups
+        return None
+
+    def on_leave_attribute(self, original_node, attribute) -> None:
+        return None
+
     def on_leave(self, original: cst.CSTNode, updated: cst.CSTNode):
         if id(original) in self._no_visit:
             return updated
         result = super().on_leave(original, updated)
-        if isinstance(original, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+        if type(original) in _STATEMENTS:
             marks = self._marks.pop()
             if marks and isinstance(result, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
                 present = {line.comment.value for line in result.leading_lines if line.comment is not None}
@@ -346,9 +377,11 @@ class Rewriter(cst.CSTTransformer):
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self._skip.add(id(node.name))
         self._funcs.append(self.class_values.get(id(node), {}))
+        self._func_ids.append(id(node))
 
     def leave_FunctionDef(self, original, updated):
         self._funcs.pop()
+        self._func_ids.pop()
         return updated
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
@@ -401,7 +434,7 @@ class Rewriter(cst.CSTTransformer):
     def on_visit(self, node: cst.CSTNode) -> bool:
         if id(node) in self._no_visit:
             return False
-        if isinstance(node, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+        if type(node) in _STATEMENTS:
             if not self._marks:
                 self._top = node                      # the top-level statement being converted
             self._marks.append([])
@@ -483,6 +516,14 @@ class Rewriter(cst.CSTTransformer):
     def _receiver_type(self, receiver: cst.BaseExpression) -> str:
         d = dotted(receiver)
         if d is not None:
+            if "." not in d:                   # a plain name: this function's binding, else the module's
+                scope = self._func_ids[-1] if self._func_ids else 0
+                local = self.instances.get(f"{scope}:{d}")
+                if local is not None:
+                    return local
+                if scope and (f"{scope}:{d}" in self.assigned):
+                    return TENSOR
+                d = f"0:{d}"
             if d in self.instances:
                 return self.instances[d]
             if d == "self" and self._class_is_module and self._class_is_module[-1]:
@@ -595,6 +636,7 @@ def convert_module(module: cst.Module, table: Table | None = None, code: str | N
     analyzer.bindings.finish()
     instances = analyzer.instance_types()
     rewriter = Rewriter(table, analyzer.bindings, instances, analyzer.module_classes, analyzer.class_values())
+    rewriter.assigned = {t for t, _ in analyzer.assigns} | analyzer.other_assigns
     new = module.visit(rewriter)
     new = imports.rewrite(new, analyzer.bindings, rewriter.needs_paddle)
     unconverted = []

@@ -101,6 +101,12 @@ class ImportRewriter(cst.CSTTransformer):
     def visit_SimpleStatementLine(self, node) -> bool:
         return False
 
+    def on_visit_attribute(self, node, attribute) -> None:
+        return None
+
+    def on_leave_attribute(self, original_node, attribute) -> None:
+        return None
+
     def leave_SimpleStatementLine(self, original, updated):
         if not any(self._is_torch_import(s) for s in updated.body):
             return updated
