@@ -170,3 +170,14 @@ def test_dependency_files_name_paddle(tmp_path, capsys):
                                 "torchvision>=0.18  # porter: torchvision has no paddle package; only its torch-free parts may be used",
                                 "torchmetrics"]
     assert '"paddlepaddle>=3.3.1", "einops", "torchaudio"' in (tmp_path / "out" / "pyproject.toml").read_text()
+
+
+def test_symlink_loops_and_broken_links_do_not_hang_or_crash(tmp_path, capsys):
+    src = tmp_path / "src"
+    shutil.copytree(PKG, src)
+    (src / "tinynet" / "loop").symlink_to(src, target_is_directory=True)     # a directory cycle
+    (src / "tinynet" / "gone.py").symlink_to(tmp_path / "missing.py")        # a broken link
+    code, stdout, _ = run(["convert", src, "-o", tmp_path / "out"], capsys)
+    assert code == 2                                                         # the broken link is an error
+    assert "error: tinynet/gone.py: broken symlink" in stdout
+    assert (tmp_path / "out" / "tinynet" / "model.py").exists() and not (tmp_path / "out" / "tinynet" / "loop").exists()

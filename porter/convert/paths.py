@@ -278,8 +278,10 @@ def _convert_dir(src: Path, out: Path, force: bool, jobs: int | None = None, pro
         from concurrent.futures import ProcessPoolExecutor
         from porter.mappings import default_table
         default_table()                  # parsed once here; forked workers inherit it
+        # largest files first, one at a time: no worker is left with a long file at the end
+        python.sort(key=lambda job: -os.path.getsize(job[0]))
         with ProcessPoolExecutor(max_workers=jobs) as pool:
-            for result in pool.map(_convert_job, python, chunksize=max(1, len(python) // (jobs * 8))):
+            for result in pool.map(_convert_job, python, chunksize=1):
                 results[result.path] = result
                 done += 1
                 if progress:
