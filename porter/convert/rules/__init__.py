@@ -20,6 +20,17 @@ class Unsupported:
     reason: str
 
 
+def generic(row, call, args=None):
+    """The row's generic transform (porter.convert.engine.convert_args) on `call`, or Unsupported: what a
+    rule does once it has decided the special part."""
+    from porter.convert.engine import convert_args
+
+    plan = convert_args(row, list(call.args) if args is None else args)
+    if plan.args is None:
+        return Unsupported(plan.reason)
+    return call.with_changes(args=plan.args)
+
+
 def rule(name: str):
     def register(fn):
         if name in RULES:

@@ -30,7 +30,7 @@ import dataclasses
 
 import libcst as cst
 
-from porter.convert.rules import Unsupported, rule
+from porter.convert.rules import Unsupported, generic, rule
 
 _MISSING = object()     # the argument is not in the call
 _UNKNOWN = object()     # a *args/**kwargs splat hides whether it is
@@ -107,13 +107,7 @@ def _set(args: list[cst.Arg], found, name: str, value: cst.BaseExpression) -> li
     return args
 
 
-def _convert(row, call: cst.Call, args: list[cst.Arg]):
-    from porter.convert.engine import convert_args
-
-    plan = convert_args(row, args)
-    if plan.args is None:
-        return Unsupported(plan.reason)
-    return call.with_changes(args=plan.args)
+_convert = generic      # the row's generic transform (porter.convert.rules.generic)
 
 
 @rule("softmax_dim")

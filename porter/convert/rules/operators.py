@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from porter.convert.rules import Unsupported, rule
+from porter.convert.rules import Unsupported, generic, rule
 from porter.convert.rules._callargs import atom, bind, code, is_simple, number, strip_parens
 
 OPERATORS = {
@@ -44,13 +44,7 @@ def is_python_number(expr: cst.BaseExpression) -> bool:
     return isinstance(expr, cst.Call) and isinstance(expr.func, cst.Name) and expr.func.value in ("float", "int")
 
 
-def _generic(row, call: cst.Call):
-    from porter.convert.engine import convert_args
-
-    plan = convert_args(row, list(call.args))
-    if plan.args is None:
-        return Unsupported(plan.reason)
-    return call.with_changes(args=plan.args)
+_generic = generic      # the row's generic transform (porter.convert.rules.generic)
 
 
 @rule("operator")

@@ -25,7 +25,7 @@ import dataclasses
 
 import libcst as cst
 
-from porter.convert.rules import Unsupported, rule
+from porter.convert.rules import Unsupported, generic, rule
 
 # torch's default lr per optimizer (torch 2.13), for group multipliers when the call leaves lr out
 _TORCH_LR = {"SGD": 0.001, "Adam": 0.001, "AdamW": 0.001, "Adagrad": 0.01, "Adadelta": 1.0, "Adamax": 0.002,
@@ -79,12 +79,8 @@ def _is_false(expr: cst.BaseExpression) -> bool:
 
 def _convert(row, call: cst.Call, ctx, target: str | None = None):
     """The row's generic conversion, calling `target` (default: the row's paddle name)."""
-    from porter.convert.engine import convert_args
-
-    plan = convert_args(row, list(call.args))
-    if plan.args is None:
-        return Unsupported(plan.reason)
-    return call.with_changes(func=ctx.emit(target or row.paddle), args=plan.args)
+    result = generic(row, call)
+    return result if isinstance(result, Unsupported) else result.with_changes(func=ctx.emit(target or row.paddle))
 
 
 def _param_groups(row, call: cst.Call) -> cst.Call | Unsupported:

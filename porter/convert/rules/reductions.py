@@ -13,17 +13,11 @@ import dataclasses
 
 import libcst as cst
 
-from porter.convert.rules import Unsupported, rule
+from porter.convert.rules import Unsupported, generic, rule
 from porter.convert.rules._callargs import arg, bind, call as make_call, is_string, strip_parens
 
 
-def _convert(row, call: cst.Call, args: list[cst.Arg]):
-    from porter.convert.engine import convert_args
-
-    plan = convert_args(row, args)
-    if plan.args is None:
-        return Unsupported(plan.reason)
-    return call.with_changes(args=plan.args)
+_convert = generic      # the row's generic transform (porter.convert.rules.generic)
 
 
 @rule("std_var")

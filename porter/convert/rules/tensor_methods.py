@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from porter.convert.rules import Unsupported, rule
+from porter.convert.rules import Unsupported, generic, rule
 
 # Receivers that are modules, never tensors (the engine does not track non-torch imports).
 _MODULES = frozenset({
@@ -66,13 +66,7 @@ def _foreign(row, call: cst.Call) -> bool:
     return any(a.keyword is not None and a.keyword.value not in sig for a in call.args)
 
 
-def _convert(row, call: cst.Call):
-    from porter.convert.engine import convert_args
-
-    plan = convert_args(row, list(call.args))
-    if plan.args is None:
-        return Unsupported(plan.reason)
-    return call.with_changes(args=plan.args)
+_convert = generic      # the row's generic transform (porter.convert.rules.generic)
 
 
 def _number(expr: cst.BaseExpression) -> bool:
