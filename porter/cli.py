@@ -137,6 +137,10 @@ def _mappings(args) -> int:
         print(f"porter: error: {e}", file=sys.stderr)
         return EXIT_INPUT
     counts = table.counts_by_namespace()
+    if args.markdown:
+        from porter.mappings import render_markdown
+        sys.stdout.write(render_markdown(table))
+        return EXIT_OK
     if args.json:
         print(json.dumps({k: {"mapped": m, "unsupported": u} for k, (m, u) in counts.items()}, indent=2))
     else:
@@ -201,6 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     m = sub.add_parser("mappings", help="list mapping-table coverage by namespace")
     m.add_argument("--json", action="store_true")
+    m.add_argument("--markdown", action="store_true", help="every row as a Markdown reference (docs/mappings.md)")
     m.add_argument("--check", action="store_true", help="also check every target exists in the installed paddle")
     m.set_defaults(func=_mappings)
     return p

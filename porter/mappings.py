@@ -256,3 +256,39 @@ def missing_targets(table: Table) -> list[str]:
         except ImportError:
             out.append(f"modules.toml [{torch_mod}]: {paddle_mod}")
     return out
+
+
+def render_markdown(table: Table) -> str:
+    """Every row, one table per mapping file: what `docs/mappings.md` holds (regenerate with
+    `porter mappings --markdown > docs/mappings.md`; a test keeps it current)."""
+    out = ["# porter's API mappings", "",
+           "Generated from `mappings/*.toml` by `porter mappings --markdown`. Each mapped row runs on torch and",
+           "paddle in `tests/parity/cases/`; the fields are documented in `porter/mappings.py`.", ""]
+    by_file: dict[str, list[Row]] = {}
+    for row in table.rows.values():
+        by_file.setdefault(row.source, []).append(row)
+    for source in sorted(by_file):
+        out += [f"## {source}", "", "| torch | paddle | changes | note |", "|---|---|---|---|"]
+        for row in sorted(by_file[source], key=lambda r: r.torch):
+            target = f"`{row.paddle}`" if row.paddle else ("(rule)" if row.rule else "**unsupported**")
+            changes = []
+            if row.rename:
+                changes.append("rename " + ", ".join(f"{k}→{v}" for k, v in row.rename.items()))
+            if row.transform:
+                changes.append("transform " + ", ".join(f"{k}: {v}" for k, v in row.transform.items()))
+            if row.drop:
+                changes.append("drop " + ", ".join(sorted(row.drop)))
+            if row.defaults:
+                changes.append("torch defaults " + ", ".join(f"{k}={v!r}" for k, v in row.defaults.items()))
+            if row.add:
+                changes.append("adds " + ", ".join(f"{k}={v!r}" for k, v in row.add.items()))
+            if row.unsupported:
+                changes.append("unsupported: " + ", ".join(row.unsupported))
+            if row.rule:
+                changes.append(f"rule `{row.rule}`")
+            if row.weights:
+                changes.append(f"weights `{row.weights}`")
+            note = (row.reason or row.note).replace("\n", " ").replace("|", "\\|")
+            out.append(f"| `{row.torch}` | {target} | {'; '.join(changes)} | {note} |")
+        out.append("")
+    return "\n".join(out)

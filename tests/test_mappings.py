@@ -62,3 +62,10 @@ def test_a_target_missing_from_paddle_is_an_error(tmp_path):
     load_table(d)                                                      # schema is fine
     with pytest.raises(MappingError, match=r"torch.test.toml \[torch.nn.MaxPool2d\]: paddle.nn.MaxPool2d"):
         load_table(d, check_targets=True)
+
+
+def test_docs_mappings_md_is_current():
+    """docs/mappings.md is generated from the tables: `porter mappings --markdown > docs/mappings.md`."""
+    from porter.mappings import render_markdown
+    doc = Path(__file__).resolve().parent.parent / "docs" / "mappings.md"
+    assert doc.read_text(encoding="utf-8") == render_markdown(default_table())
