@@ -331,8 +331,6 @@ def _compare_gradients(torch_module, paddle_layer, t_out, p_out, device, rtol, a
 def _compare_train_step(torch_module, paddle_layer, expr: str, device) -> list[Comparison]:
     """One step of the torch optimizer `expr` and of its porter conversion, on the gradients already
     computed; parameters compared through the weight rules (relative L2, as gradients)."""
-    import paddle
-    import torch
     from porter.convert.engine import convert_source
     from porter.weights import plan
 

@@ -9,7 +9,6 @@ Writers: `.pdparams` (paddle.save of numpy arrays) or `.safetensors`, both writt
 """
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any, Mapping
