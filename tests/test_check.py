@@ -166,3 +166,19 @@ def test_train_step_catches_a_wrong_optimizer_mapping(monkeypatch):
     r = check_parity(torch_net(), paddle_net(), _inputs(), train_step="torch.optim.AdamW(params, lr=1e-2, weight_decay=0.5)")
     assert all(c.passed for c in r.outputs) and all(c.passed for c in r.gradients)
     assert not r.passed and any(not c.passed for c in r.train_step)
+
+
+def test_rnn_backward_that_paddle_cannot_run_in_eval_is_reported_not_hidden():
+    """paddle's RNN kernels keep no backward state in eval mode: the gradients are reported as not
+    compared (with paddle's error), the outputs still decide."""
+    import paddle
+    import torch
+    from porter import check_parity
+    torch.manual_seed(0)
+    t = torch.nn.GRU(3, 4, batch_first=True)
+    p = paddle.nn.GRU(3, 4, time_major=False)
+    r = check_parity(t, p, [np.random.default_rng(0).standard_normal((2, 5, 3)).astype(np.float32)])
+    assert all(c.passed for c in r.outputs)
+    if r.gradient_error is not None:
+        assert r.gradients == [] and "not compared" in r.to_markdown()
+        assert r.to_json()["gradient_error"] == r.gradient_error

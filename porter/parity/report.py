@@ -20,6 +20,7 @@ def to_json(r) -> dict:
         "outputs": [c.to_json() for c in r.outputs],
         "second_batch": None if r.second_batch is None else [c.to_json() for c in r.second_batch],
         "gradients": [c.to_json() for c in r.gradients],
+        "gradient_error": r.gradient_error,
         "train_step": None if r.train_step is None else [c.to_json() for c in r.train_step],
         "layers": [l.to_json() for l in r.layers],
         "weights": r.weights,
@@ -65,6 +66,8 @@ def to_markdown(r) -> str:
         out += ["", f"### Parameter gradients ({len(r.gradients)} compared, {bad} outside tolerance "
                 f"(relative L2 error <= 1e-3); worst 5)",
                 *_table(r.gradients, limit=5)]
+    if r.gradient_error:
+        out += ["", f"### Parameter gradients: **not compared** — the backward pass raised: `{r.gradient_error}`"]
     if r.train_step is not None:
         bad = sum(not c.passed for c in r.train_step)
         out += ["", f"### Parameters after one optimizer step ({len(r.train_step)} compared, {bad} outside "

@@ -83,7 +83,7 @@ def run_check(spec: str, *, inputs, second_inputs=None, path: str | None = None,
         try:
             paddle_model = _build(p_root, target.module, target.attr, kwargs)
         except Exception as e:
-            raise StageError("load paddle model", f"{type(e).__name__}: {e}") from None
+            raise StageError("load paddle model", f"{type(e).__name__}: {e}{_where(e, p_root)}") from None
         try:
             report = check_parity(torch_model, paddle_model, inputs, device=device, rtol=rtol, atol=atol,
                                   backward=backward, second_inputs=second_inputs, train_step=train_step)
@@ -94,6 +94,17 @@ def run_check(spec: str, *, inputs, second_inputs=None, path: str | None = None,
     report.model = spec
     report.route = route
     return report
+
+
+def _where(error: BaseException, root: Path) -> str:
+    """`, at <file>:<line>: <code>` for the deepest frame inside the converted tree, if any."""
+    import traceback
+    root = str(root.resolve())
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename.startswith(root)]
+    if not frames:
+        return ""
+    f = frames[-1]
+    return f"\n  at {Path(f.filename).relative_to(root)}:{f.lineno}: {(f.line or '').strip()}"
 
 
 def _require_gpu() -> None:
