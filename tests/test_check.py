@@ -178,7 +178,7 @@ def test_rnn_backward_that_paddle_cannot_run_in_eval_is_reported_not_hidden():
     t = torch.nn.GRU(3, 4, batch_first=True)
     p = paddle.nn.GRU(3, 4, time_major=False)
     r = check_parity(t, p, [np.random.default_rng(0).standard_normal((2, 5, 3)).astype(np.float32)])
-    assert all(c.passed for c in r.outputs)
-    if r.gradient_error is not None:
-        assert r.gradients == [] and "not compared" in r.to_markdown()
-        assert r.to_json()["gradient_error"] == r.gradient_error
+    assert all(c.passed for c in r.outputs) and r.passed
+    assert r.gradient_error is not None and "holds no memory" in r.gradient_error   # paddle 3.3.1's behaviour
+    assert r.gradients == [] and "not compared" in r.to_markdown()
+    assert r.to_json()["gradient_error"] == r.gradient_error
