@@ -90,7 +90,8 @@ class Row:
 
 
 # Types whose methods are listed as rows; the receiver's type decides which applies (unknown → Tensor).
-METHOD_OWNERS = ("torch.Tensor", "torch.optim.Optimizer", "torch.nn.Module", "torch.optim.lr_scheduler.LRScheduler")
+METHOD_OWNERS = ("torch.Tensor", "torch.optim.Optimizer", "torch.nn.Module", "torch.optim.lr_scheduler.LRScheduler",
+                 "torch.autograd.function.FunctionCtx")
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,8 @@ from porter.convert.transforms import TRANSFORMS, TransformError, literal_expr
 from porter.mappings import Row, Table, default_table
 
 COMMENT_PREFIX = "# porter:"
+FUNCTION_CTX = "torch.autograd.function.FunctionCtx"
+AUTOGRAD_FUNCTIONS = ("torch.autograd.Function", "torch.autograd.function.Function")
 _OPERATIONS = (cst.BinaryOperation, cst.Comparison, cst.BooleanOperation, cst.UnaryOperation)
 # statement classes by exact type: isinstance against libcst's abstract bases is slow on hot paths
 _STATEMENTS = frozenset({cst.SimpleStatementLine, cst.If, cst.For, cst.While, cst.With, cst.Try, cst.TryStar,
@@ -326,6 +328,9 @@ class Rewriter(cst.CSTTransformer):
         self._call_funcs: set[int] = set()          # references that are the callee of a Call
         self._marks: list[list[str]] = []           # per open statement: comment lines to add
         self._class_is_module: list[bool] = []
+        self._class_is_function: list[bool] = []    # torch.autograd.Function subclasses
+        self._ctx_names: list[str | None] = []      # per open def: its `ctx` parameter in such a class
+        self._call_funcs_attr: set[int] = set()
 
     # -- helpers -------------------------------------------------------------------------------------
 
@@ -378,18 +383,24 @@ class Rewriter(cst.CSTTransformer):
         self._skip.add(id(node.name))
         self._funcs.append(self.class_values.get(id(node), {}))
         self._func_ids.append(id(node))
+        in_function_class = bool(self._class_is_function) and self._class_is_function[-1]
+        params = node.params.params
+        self._ctx_names.append(params[0].name.value if in_function_class and params else None)
 
     def leave_FunctionDef(self, original, updated):
         self._funcs.pop()
         self._func_ids.pop()
+        self._ctx_names.pop()
         return updated
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self._skip.add(id(node.name))
         self._class_is_module.append(node.name.value in self.module_classes)
+        self._class_is_function.append(any(self.b.resolve(b.value) in AUTOGRAD_FUNCTIONS for b in node.bases))
 
     def leave_ClassDef(self, original, updated):
         self._class_is_module.pop()
+        self._class_is_function.pop()
         return updated
 
     # -- references ----------------------------------------------------------------------------------
@@ -421,6 +432,8 @@ class Rewriter(cst.CSTTransformer):
         return self._statements.get(id(updated.value), updated)
 
     def visit_Call(self, node: cst.Call) -> None:
+        if isinstance(node.func, cst.Attribute):
+            self._call_funcs_attr.add(id(node.func))        # `ctx.save_for_backward(...)`: a method call
         q = self.b.resolve(node.func)
         row = None
         if q is not None:
@@ -441,7 +454,27 @@ class Rewriter(cst.CSTTransformer):
         return super().on_visit(node)
 
     def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute) -> cst.BaseExpression:
+        if self._ctx_names and self._ctx_names[-1] and isinstance(original.value, cst.Name) \
+                and original.value.value == self._ctx_names[-1] and id(original) not in self._call_funcs_attr:
+            return self._ctx_attribute(original, updated)
         return self._reference(original, updated)
+
+    def _ctx_attribute(self, original: cst.Attribute, updated: cst.Attribute) -> cst.BaseExpression:
+        """`ctx.saved_tensors` in an autograd Function: attribute rows of the context object."""
+        row = self.table.method(original.attr.value, FUNCTION_CTX)
+        if row is None:
+            return updated
+        self.found += 1
+        if row.paddle is None:
+            self.unsupported(original, row.torch, row.reason or "no mapping")
+            return updated
+        if row.rule:
+            result = RULES[row.rule](row, updated, self)
+            if isinstance(result, Unsupported):
+                self.unsupported(original, row.torch, result.reason)
+                return updated
+            return result
+        return updated.with_changes(attr=cst.Name(row.paddle.rsplit(".", 1)[1]))
 
     def leave_Name(self, original: cst.Name, updated: cst.Name) -> cst.BaseExpression:
         if id(original) in self._skip or original.value not in self.b.torch:
@@ -526,6 +559,8 @@ class Rewriter(cst.CSTTransformer):
                 d = f"0:{d}"
             if d in self.instances:
                 return self.instances[d]
+            if self._ctx_names and d == self._ctx_names[-1]:
+                return FUNCTION_CTX
             if d == "self" and self._class_is_module and self._class_is_module[-1]:
                 return MODULE
         return TENSOR
