@@ -11,7 +11,12 @@ from hypothesis import strategies as st
 from porter import convert_source
 
 ROOT = Path(__file__).resolve().parent.parent
+# CI runs a fixed, derandomized set (the same examples every run); PORTER_PROPERTY_EXAMPLES=N runs N
+# fresh random examples per test for a stress run.
+_STRESS = "PORTER_PROPERTY_EXAMPLES" in __import__("os").environ
 EXAMPLES = int(__import__("os").environ.get("PORTER_PROPERTY_EXAMPLES", "150"))
+SETTINGS = dict(max_examples=EXAMPLES, deadline=None, derandomize=not _STRESS, database=None,
+                suppress_health_check=[HealthCheck.too_slow])
 
 IMPORTS = [
     "import torch", "import torch.nn as nn", "import torch.nn as {a}", "from torch import nn",
@@ -77,7 +82,7 @@ def _check(src: str) -> None:
     assert first.converted + len(first.unconverted) == first.found
 
 
-@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(**SETTINGS)
 @given(programs())
 def test_generated_programs(src):
     if _valid(src):
@@ -87,7 +92,7 @@ def test_generated_programs(src):
 SAMPLES = [p.read_text(encoding="utf-8") for p in sorted((ROOT / "samples").rglob("*.py"))]
 
 
-@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(**SETTINGS)
 @given(st.sampled_from(SAMPLES), st.lists(st.tuples(st.sampled_from(["drop", "dup", "indent"]), st.integers(0, 200)),
                                          max_size=4))
 def test_mutated_real_files(src, mutations):
