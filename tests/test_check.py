@@ -12,8 +12,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def torch_net():
+    import torch
     import torch.nn as nn
     import torch.nn.functional as F
+    torch.manual_seed(0)                       # the same weights every run
 
     class Block(nn.Module):
         def __init__(self, c):
