@@ -89,6 +89,10 @@ def main() -> int:
         if len(copies) == 1:
             conv_s, conv_rss, rc = timed([porter, "weights", str(ckpt), "--model", f"{model}:Big", "-o", str(out)])
             os.sync()
+            pd_s, pd_rss, pd_rc = timed([porter, "weights", str(ckpt), "--model", f"{model}:Big",
+                                         "-o", str(folder / "out.pdparams")])
+            (folder / "out.pdparams").unlink(missing_ok=True)
+            os.sync()
     copy_s = sorted(copies)[0]
     # and the start-up alone (imports), to separate fixed cost from per-byte cost
     idle_s, idle_rss, _ = timed([sys.executable, "-c", "import paddle, porter.weights.stream"])
@@ -97,7 +101,8 @@ def main() -> int:
         exact = bool(np.array_equal(f.get_tensor("layers.0.weight"), g.get_tensor("layers.0.weight").T))
     print(f"checkpoint: {size / 2**30:.2f} GiB, {n} Linear({4096}, {4096}) + Embedding + BatchNorm")
     print(f"plain copy:      {copy_s:6.2f} s   peak RSS {copy_rss:7.1f} MiB   (best of {', '.join(f'{c:.2f}' for c in copies)})")
-    print(f"porter weights:  {conv_s:6.2f} s   peak RSS {conv_rss:7.1f} MiB   exit {rc}   exact={exact}")
+    print(f"porter weights:  {conv_s:6.2f} s   peak RSS {conv_rss:7.1f} MiB   exit {rc}   exact={exact}   (-> .safetensors)")
+    print(f"porter weights:  {pd_s:6.2f} s   peak RSS {pd_rss:7.1f} MiB   exit {pd_rc}   (-> .pdparams)")
     print(f"  of which start-up (import paddle): {idle_s:.2f} s, {idle_rss:.1f} MiB")
     print(f"ratio porter / copy: {conv_s / copy_s:.2f}x")
     for p in (folder / "copy.safetensors", out):

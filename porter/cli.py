@@ -58,10 +58,9 @@ def _convert(args) -> int:
 
 def _weights(args) -> int:
     from porter.entry import EntryError, load_entry
-    from porter.weights import WeightTransferError, plan
-    from porter.weights.io import CheckpointError, open_checkpoint, write_paddle_weights
-    from porter.weights.stream import build_lazily, stream_to_safetensors
-    from porter.weights.transfer import full_state
+    from porter.weights import WeightTransferError
+    from porter.weights.io import CheckpointError, open_checkpoint
+    from porter.weights.stream import build_lazily, stream_to_pdparams, stream_to_safetensors
 
     out = args.output or Path(args.checkpoint).name.split(".")[0] + ".pdparams"
     try:
@@ -70,9 +69,10 @@ def _weights(args) -> int:
         state = open_checkpoint(args.checkpoint, trust=args.trust_checkpoint)
         if str(out).endswith(".safetensors"):          # streamed: peak memory near the largest tensor
             ledger = stream_to_safetensors(state, model, out)
+        elif str(out).endswith(".pdparams"):
+            ledger = stream_to_pdparams(state, model, out)
         else:
-            values, ledger = plan(state, model)
-            write_paddle_weights(full_state(values, model), out)
+            raise CheckpointError(f"{out}: output must end in .pdparams or .safetensors")
     except (EntryError, CheckpointError, WeightTransferError, json.JSONDecodeError, OSError) as e:
         print(f"porter: error: {e}", file=sys.stderr)
         return EXIT_INPUT

@@ -272,3 +272,21 @@ def test_native_paddle_attention_rule_round_trips_and_matches(kw):
         out_t = t(torch.from_numpy(q), torch.from_numpy(k_), torch.from_numpy(v_))[0].numpy()
     out_p = p(paddle.to_tensor(q), paddle.to_tensor(k_), paddle.to_tensor(v_)).numpy()
     np.testing.assert_allclose(out_p, out_t, rtol=1e-5, atol=1e-6)
+
+
+def test_streamed_pdparams_loads_strictly_in_paddle(tmp_path):
+    import paddle
+    from porter.weights.stream import stream_to_pdparams
+    tm, pm = build_pair("nn.Sequential(nn.Linear(6, 4), nn.BatchNorm1d(4), nn.LSTM(4, 3))")
+    src = {k: v.detach().numpy() for k, v in tm.state_dict().items()}
+    ledger = stream_to_pdparams(src, pm, tmp_path / "w.pdparams")
+    assert len(ledger.entries) == 10
+    state = paddle.load(str(tmp_path / "w.pdparams"))
+    fresh = build_pair("nn.Sequential(nn.Linear(6, 4), nn.BatchNorm1d(4), nn.LSTM(4, 3))")[1]
+    fresh.load_state_dict(state, strict=True)                    # every key, aliases included
+    np.testing.assert_array_equal(fresh.state_dict()["0.weight"].numpy(), src["0.weight"].T)
+    np.testing.assert_array_equal(fresh.state_dict()["2.0.cell.weight_ih"].numpy(), src["2.weight_ih_l0"])
+    del src["0.bias"]
+    with pytest.raises(WeightTransferError, match="not filled: 0.bias"):
+        stream_to_pdparams(src, pm, tmp_path / "bad.pdparams")
+    assert not (tmp_path / "bad.pdparams").exists()

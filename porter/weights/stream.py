@@ -1,6 +1,7 @@
 """Checkpoint conversion at scale: tensors stream from the safetensors file one at a time, the paddle model
-is built without allocating its parameters (`paddle.LazyGuard`), and each converted tensor is written at
-its offset in the output file straight away. Peak memory stays near the largest tensor, not the model.
+is built without allocating its parameters (`paddle.LazyGuard`), and each converted tensor is written to
+the output (`.safetensors` at its offset, `.pdparams` as the next pickle item) straight away. Peak memory
+stays near the largest tensor, not the model.
 
 Strictness is unchanged: the output is written to a temporary file and renamed into place only when every
 tensor paired up (`porter.fs.atomic_write`), so a failed conversion leaves nothing behind.
@@ -126,6 +127,40 @@ def stream_to_safetensors(state: Mapping[str, np.ndarray], paddle_layer: Any, ou
                 for k in keys_of[id(sd[key])]:
                     f.seek(base + header[k]["data_offsets"][0])
                     f.write(memoryview(arr).cast("B"))
+            result["ledger"] = moves.ledger            # raises before this line if anything is unpaired
+
+    atomic_write(out, write)
+    return result["ledger"]
+
+
+def stream_to_pdparams(state: Mapping[str, np.ndarray], paddle_layer: Any, out: str | Path):
+    """The same one-pass conversion into a `.pdparams` file (what `paddle.load` reads: a pickle of
+    {name: ndarray}), written item by item so only one tensor is in memory at a time. Aliased keys
+    (RNN cells) get their own copy, as paddle.save would write them."""
+    import pickle
+
+    from porter.weights.transfer import iter_moves
+
+    sd = paddle_layer.state_dict()
+    keys_of: dict[int, list[str]] = {}
+    for key, t in sd.items():
+        keys_of.setdefault(id(t), []).append(key)
+    result = {}
+
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as f:
+            pickler = pickle._Pickler(f, protocol=3)       # no framing (4+): items can be written one by one
+            f.write(pickle.PROTO + b"\x03" + pickle.EMPTY_DICT)
+            moves = iter_moves(state, paddle_layer)
+            for key, value in moves:
+                arr = np.ascontiguousarray(value.astype(_np_dtype(sd[key]), copy=False))
+                for k in keys_of[id(sd[key])]:
+                    f.write(pickle.MARK)
+                    pickler.save(k)
+                    pickler.save(arr)
+                    f.write(pickle.SETITEMS)
+                    pickler.memo.clear()
+            f.write(pickle.STOP)
             result["ledger"] = moves.ledger            # raises before this line if anything is unpaired
 
     atomic_write(out, write)
