@@ -102,3 +102,15 @@ def atom(expr: cst.BaseExpression) -> str:
     tight = (cst.Name, cst.Attribute, cst.Call, cst.Subscript, cst.Integer, cst.Float, cst.Imaginary,
              cst.SimpleString, cst.List, cst.Tuple)
     return src if isinstance(strip_parens(expr), tight) and not isinstance(strip_parens(expr), cst.Tuple) else f"({src})"
+
+
+def ceil_mode_problem(kernel, stride, padding) -> str | None:
+    """Pooling with ceil_mode=True: where stride > kernel - padding torch drops a last window that would
+    start in the right padding and paddle keeps it (one more output, measured). None when it is safe."""
+    if kernel is None or stride is None or padding is None:
+        return ("ceil_mode with a kernel_size, stride or padding that is not a literal: where "
+                "stride > kernel - padding torch drops a last window starting in the padding, paddle keeps it")
+    if any(s > k - p for k, s, p in zip(kernel, stride, padding)):
+        return ("ceil_mode=True with stride > kernel_size - padding: torch drops a last window "
+                "that would start in the right padding, paddle keeps it (one more output)")
+    return None

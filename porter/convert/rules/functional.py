@@ -31,6 +31,7 @@ import dataclasses
 import libcst as cst
 
 from porter.convert.rules import Unsupported, generic, rule
+from porter.convert.rules._callargs import ceil_mode_problem
 
 _MISSING = object()     # the argument is not in the call
 _UNKNOWN = object()     # a *args/**kwargs splat hides whether it is
@@ -253,11 +254,7 @@ def pool_ceil(row, call: cst.Call, ctx):
         kernel = per_dim("kernel_size", None)
         stride = per_dim("stride", kernel)
         padding = per_dim("padding", [0] * ndim)
-        if kernel is None or stride is None or padding is None:
-            return Unsupported("ceil_mode with a kernel_size, stride or padding that is not a literal: where "
-                               "stride > kernel - padding torch drops a last window starting in the padding, "
-                               "paddle keeps it")
-        if any(s > k - p for k, s, p in zip(kernel, stride, padding)):
-            return Unsupported("ceil_mode=True with stride > kernel_size - padding: torch drops a last window "
-                               "that would start in the right padding, paddle keeps it (one more output)")
+        problem = ceil_mode_problem(kernel, stride, padding)
+        if problem:
+            return Unsupported(problem)
     return _convert(row, call, args)

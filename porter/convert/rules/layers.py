@@ -28,6 +28,7 @@ from __future__ import annotations
 import libcst as cst
 
 from porter.convert.rules import Unsupported, rule
+from porter.convert.rules._callargs import ceil_mode_problem
 
 
 # -- helpers -------------------------------------------------------------------------------------
@@ -150,13 +151,9 @@ def pool(row, call: cst.Call, ctx):
         stride = kernel if stride_expr is None or _is(stride_expr, "None") else _ints(stride_expr, ndim)
         padding_expr = _value(row, call, "padding")
         padding = [0] * ndim if padding_expr is None else _ints(padding_expr, ndim)
-        if kernel is None or stride is None or padding is None:
-            return Unsupported("ceil_mode with a kernel_size, stride or padding that is not a literal: where "
-                               "stride > kernel - padding torch drops a last window starting in the padding, "
-                               "paddle keeps it")
-        if any(s > k - p for k, s, p in zip(kernel, stride, padding)):
-            return Unsupported("ceil_mode=True with stride > kernel_size - padding: torch drops a last window "
-                               "that would start in the right padding, paddle keeps it (one more output)")
+        problem = ceil_mode_problem(kernel, stride, padding)
+        if problem:
+            return Unsupported(problem)
     return _finish(row, call, ctx)
 
 
