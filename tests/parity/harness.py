@@ -133,8 +133,8 @@ def assert_close(t: Any, p: Any, case: Case, path: str = "out") -> None:
         if ta.dtype == bool or pa.dtype == bool:
             assert np.array_equal(ta, pa), f"{path}: boolean values differ"
             return
-        np.testing.assert_allclose(pa.astype(np.float64), ta.astype(np.float64), rtol=case.rtol, atol=case.atol,
-                                   err_msg=path)
+        wide = np.complex128 if np.iscomplexobj(ta) or np.iscomplexobj(pa) else np.float64   # keep imaginary parts
+        np.testing.assert_allclose(pa.astype(wide), ta.astype(wide), rtol=case.rtol, atol=case.atol, err_msg=path)
         return
     if isinstance(t, float) or isinstance(p, float):
         np.testing.assert_allclose(float(p), float(t), rtol=case.rtol, atol=case.atol, err_msg=path)
