@@ -220,6 +220,8 @@ def _convert_file(path: Path, rel: str, dst: Path) -> FileResult:
         code, conv = _convert_any(path, rel)
     except InputError as e:
         return FileResult(rel, error=str(e).split(": ", 1)[-1])
+    except Exception as e:  # a porter bug must not stop a directory run: the file is reported and skipped
+        return FileResult(rel, error=f"internal error, please report: {type(e).__name__}: {e}")
     _write_text(dst, code)
     return FileResult(rel, conv.found, conv.converted, conv.unconverted)
 
