@@ -314,6 +314,7 @@ class Rewriter(cst.CSTTransformer):
         self._statements: dict[int, cst.BaseSmallStatement] = {}   # call id -> the statement it becomes
         self._keep_alive: list[cst.CSTNode] = []
         self._expr_values: set[int] = set()         # calls that are whole expression statements
+        self._assign_targets: dict[int, cst.BaseExpression] = {}   # value id -> its single assign target
         self._annotation_depth = 0
         self._no_visit: set[int] = set()            # arguments a row drops: nothing in them is reported
         self.table = table
@@ -417,6 +418,14 @@ class Rewriter(cst.CSTTransformer):
 
     def visit_Expr(self, node: cst.Expr) -> None:
         self._expr_values.add(id(node.value))
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        if len(node.targets) == 1:
+            self._assign_targets[id(node.value)] = node.targets[0].target
+
+    def assign_target(self, call: cst.Call) -> cst.BaseExpression | None:
+        """For rules: the single target this (original) call is assigned to (`self.x = <call>`), if any."""
+        return self._assign_targets.get(id(call))
 
     def is_statement(self, call: cst.Call) -> bool:
         """Whether this (original) call is a whole expression statement (`torch._assert(c, m)` alone)."""
@@ -642,6 +651,8 @@ class Rewriter(cst.CSTTransformer):
         return expr
 
     def leave_Assign(self, original, updated):
+        if id(updated.value) in self._statements:        # a rule turned the assignment into a statement
+            return self._statements[id(updated.value)]
         return updated.with_changes(value=self._unparen(updated.value))
 
     def leave_AnnAssign(self, original, updated):

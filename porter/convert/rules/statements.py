@@ -28,3 +28,28 @@ def negate(row, call: cst.Call, ctx):
     if call.args:
         return Unsupported("takes no arguments")
     return cst.UnaryOperation(operator=cst.Not(), expression=cst.Call(func=ctx.emit(row.paddle)))
+
+
+@rule("buffer")
+def buffer(row, call: cst.Call, ctx):
+    """`torch.nn.Buffer(t, persistent=P)` (a tensor marked as a module buffer when assigned):
+    - persistent=False: the plain tensor; paddle registers a tensor attribute of a Layer as a
+      non-persistable buffer by itself;
+    - persistent (the default): `self.name = nn.Buffer(t)` becomes `self.register_buffer("name", t)`,
+      which keeps it in the state_dict as torch does. Anywhere else it stays unconverted."""
+    args = [a for a in call.args if not a.star]
+    if len(args) != len(call.args) or not args or (args[0].keyword is not None and args[0].keyword.value != "data"):
+        return Unsupported("only nn.Buffer(data[, persistent=...]) converts")
+    data = args[0].value
+    persistent = next((a.value for a in args[1:] if a.keyword is not None and a.keyword.value == "persistent"), None)
+    if persistent is not None and isinstance(persistent, cst.Name) and persistent.value == "False":
+        return data
+    if persistent is not None and not (isinstance(persistent, cst.Name) and persistent.value == "True"):
+        return Unsupported("persistent= that is not a literal True/False")
+    target = ctx.assign_target(ctx.current_call)
+    if not (isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name)):
+        return Unsupported("a persistent buffer converts only as `self.name = nn.Buffer(...)`")
+    register = cst.Call(func=cst.Attribute(value=target.value, attr=cst.Name("register_buffer")),
+                        args=[cst.Arg(cst.SimpleString(repr(target.attr.value)), comma=cst.Comma(
+                            whitespace_after=cst.SimpleWhitespace(" "))), cst.Arg(data)])
+    return ctx.replace_statement(call, cst.Expr(register))
