@@ -31,6 +31,18 @@ def dotted(expr: cst.BaseExpression) -> str | None:
     return ".".join(reversed(parts))
 
 
+def _qualify(expr: cst.BaseExpression, bindings: dict[str, str]) -> str | None:
+    """`a.b.c` with `a` bound to `x.y` in `bindings` is `x.y.b.c`; None when the head is not bound."""
+    d = dotted(expr)
+    if d is None:
+        return None
+    head, _, rest = d.partition(".")
+    base = bindings.get(head)
+    if base is None:
+        return None
+    return f"{base}.{rest}" if rest else base
+
+
 def module_name(node: cst.BaseExpression) -> str:
     return cst.Module([]).code_for_node(node)
 
@@ -144,25 +156,12 @@ class Bindings:
 
     # -- queries ---------------------------------------------------------------------------------------
     def resolve(self, expr: cst.BaseExpression) -> str | None:
-        d = dotted(expr)
-        if d is None:
-            return None
-        head, _, rest = d.partition(".")
-        base = self.torch.get(head)
-        if base is None:
-            return None
-        return f"{base}.{rest}" if rest else base
+        """The torch qualified name `expr` spells through the file's torch imports, or None."""
+        return _qualify(expr, self.torch)
 
     def resolve_other(self, expr: cst.BaseExpression) -> str | None:
         """The qualified name of a non-torch imported name (`partial` -> `functools.partial`)."""
-        d = dotted(expr)
-        if d is None:
-            return None
-        head, _, rest = d.partition(".")
-        base = self.other.get(head)
-        if base is None:
-            return None
-        return f"{base}.{rest}" if rest else base
+        return _qualify(expr, self.other)
 
     def emit(self, target: str, head: str | None = None) -> tuple[cst.BaseExpression, bool]:
         """Expression naming `target`; the flag says it relies on a plain `import paddle`.
