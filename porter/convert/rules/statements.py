@@ -18,9 +18,17 @@ def assert_statement(row, call: cst.Call, ctx):
     args = [a for a in call.args if not a.star]
     if not ctx.is_statement(ctx.current_call) or not 1 <= len(args) <= 2 or len(args) != len(call.args):
         return Unsupported("only `torch._assert(cond[, msg])` as a whole statement converts (to `assert`)")
-    test = args[0].value
-    msg = args[1].value if len(args) == 2 else None
+    test = _one_logical_line(args[0].value)
+    msg = _one_logical_line(args[1].value) if len(args) == 2 else None
     return ctx.replace_statement(call, cst.Assert(test=test, msg=msg))
+
+
+def _one_logical_line(expr: cst.BaseExpression) -> cst.BaseExpression:
+    """An argument spread over several lines was held together by the call's parentheses; outside them
+    (an `assert` statement) it needs its own."""
+    if "\n" in cst.Module([]).code_for_node(expr) and not getattr(expr, "lpar", None):
+        return expr.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+    return expr
 
 
 @rule("negate")

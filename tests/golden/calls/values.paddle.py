@@ -3,6 +3,7 @@ import functools
 from functools import partial
 from typing import Callable, Optional
 
+import paddle
 import paddle.nn as nn
 
 
@@ -20,3 +21,8 @@ def make(c):
     norm = functools.partial(nn.BatchNorm2D, epsilon=1e-3, momentum=0.97)
     ln = partial(nn.LayerNorm, epsilon=1e-6)
     return nn.Sequential(norm(c), ln(c), Block(c, norm_layer=nn.BatchNorm2D))
+
+
+def check(grid_sizes, strides):
+    assert len(grid_sizes) == len(strides), ("Anchors should be Tuple[Tuple[int]] because each feature "
+        "map could potentially have different sizes.")

@@ -3,6 +3,7 @@ import functools
 from functools import partial
 from typing import Callable, Optional
 
+import torch
 import torch.nn as nn
 
 
@@ -20,3 +21,11 @@ def make(c):
     norm = functools.partial(nn.BatchNorm2d, eps=1e-3, momentum=0.03)
     ln = partial(nn.LayerNorm, eps=1e-6)
     return nn.Sequential(norm(c), ln(c), Block(c, norm_layer=nn.BatchNorm2d))
+
+
+def check(grid_sizes, strides):
+    torch._assert(
+        len(grid_sizes) == len(strides),
+        "Anchors should be Tuple[Tuple[int]] because each feature "
+        "map could potentially have different sizes.",
+    )
