@@ -10,7 +10,6 @@ and is not part of this script yet.
 from __future__ import annotations
 
 import argparse
-import ast
 import collections
 import json
 import subprocess
@@ -19,7 +18,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from convert_throughput import corpus  # noqa: E402  (same wheel extraction)
+from convert_throughput import _parses, corpus  # noqa: E402  (same wheel extraction and parse check)
 
 DEFAULT = ["timm==1.0.31", "torchvision==0.24.1", "torchaudio==2.9.1", "transformers==5.25.0"]
 
@@ -53,14 +52,6 @@ def main() -> int:
     for p, f, l, found, share, parses, n, errors, secs, top in rows:
         print(f"| {p} | {f} | {l:,} | {found:,} | {share:.1%} | {parses}/{n} | {errors} | {secs:.0f} | {top} |")
     return 0
-
-
-def _parses(path: Path) -> bool:
-    try:
-        ast.parse(path.read_text(encoding="utf-8"))
-        return True
-    except SyntaxError:
-        return False
 
 
 if __name__ == "__main__":
