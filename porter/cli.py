@@ -31,6 +31,13 @@ def _progress_printer():
 
 
 def _convert(args) -> int:
+    route = args.route or ("onnx" if str(args.src).lower().endswith(".onnx") else "rewrite")
+    if route != "rewrite":
+        return _convert_traced(args, route)
+    if args.input or args.inputs or args.kwargs:
+        print("porter: error: --input/--inputs/--kwargs are for --route trace (the rewrite reads no model inputs)",
+              file=sys.stderr)
+        return EXIT_INPUT
     from porter.convert.paths import InputError, convert_path, write_report
 
     progress = _progress_printer() if sys.stderr.isatty() or args.progress else None
@@ -54,6 +61,61 @@ def _convert(args) -> int:
     if args.strict and report.unconverted:
         return EXIT_STRICT
     return EXIT_OK
+
+
+def _trace_inputs(args):
+    """(check inputs, second-batch inputs, inputs to trace with) for `convert --route trace`."""
+    import numpy as np
+
+    from porter.parity.inputs import InputSpec, InputSpecError, load_npz, make_inputs
+    from porter.trace.route import TRACE_SEED_OFFSET, second_batch_of
+    if args.inputs:
+        inputs = load_npz(args.inputs)
+        second = [np.concatenate([x, x[:1]]) for x in inputs] if all(x.ndim for x in inputs) else None
+        return inputs, second, inputs
+    if not args.input:
+        raise InputSpecError("give the model inputs: --input SHAPE[:DTYPE[:LO-HI]] (repeatable) or --inputs file.npz")
+    specs = [InputSpec.parse(s) for s in args.input]
+    b = specs[0].shape[0]
+    return (make_inputs(specs, seed=args.seed), make_inputs(specs, seed=args.seed + 1, batch=second_batch_of(b)),
+            make_inputs(specs, seed=args.seed + TRACE_SEED_OFFSET))
+
+
+def _convert_traced(args, route: str) -> int:
+    """`convert ENTRY --route trace` / `convert model.onnx`: X2Paddle writes, porter's parity check judges."""
+    from porter.parity.inputs import InputSpec, InputSpecError
+    from porter.parity.run import StageError
+    from porter.trace.onnx_fix import OnnxFixError
+    from porter.trace.route import RouteInputError, onnx_convert, trace_convert
+    from porter.trace.x2paddle_runner import TraceError
+
+    src = str(args.src)
+    stem = src.rpartition(":")[2] if route == "trace" else Path(src).stem     # the class, or the file's name
+    out = Path(args.output or f"{stem}_paddle")
+    try:
+        kwargs = json.loads(args.kwargs) if args.kwargs else {}
+        if route == "trace":
+            if ":" not in src:
+                raise RouteInputError(f"{src!r}: --route trace needs a model ENTRY, 'file.py:Class' or 'package.module:factory'")
+            inputs, second, traced = _trace_inputs(args)
+            outcome = trace_convert(src, out, inputs=inputs, second_inputs=second, trace_inputs=traced,
+                                    path=args.path, kwargs=kwargs, force=args.force, timeout=args.timeout, seed=args.seed)
+        else:
+            specs = [InputSpec.parse(s) for s in args.input] if args.input else None
+            outcome = onnx_convert(src, out, specs=specs, force=args.force, timeout=args.timeout, seed=args.seed)
+    except (RouteInputError, OnnxFixError, InputSpecError, TraceError, json.JSONDecodeError, OSError, ValueError) as e:
+        print(f"porter: error: {str(e).splitlines()[0] if str(e) else type(e).__name__}", file=sys.stderr)
+        return EXIT_INPUT
+    except StageError as e:
+        print(f"porter: could not run: {e}", file=sys.stderr)
+        return EXIT_INPUT
+    for line in outcome.lines:
+        print(line)
+    if args.report:
+        from porter.fs import atomic_write
+        atomic_write(args.report, lambda tmp: Path(tmp).write_text(json.dumps(outcome.report.to_json(), indent=2), encoding="utf-8"))
+        print(f"report: {args.report}")
+    return EXIT_OK if outcome.report.passed else EXIT_PARITY
 
 
 def _weights(args) -> int:
@@ -171,6 +233,15 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--force", action="store_true", help="overwrite existing output")
     c.add_argument("-j", "--jobs", type=int, help="processes for a directory run (default: all cores)")
     c.add_argument("--progress", action="store_true", help="show progress even when stderr is not a terminal")
+    c.add_argument("--route", choices=["rewrite", "trace", "onnx"],
+                   help="rewrite the source (default), or let X2Paddle trace the model ENTRY (trace) or read an "
+                        ".onnx file (onnx, the default for .onnx); porter then checks the port at two batch sizes")
+    c.add_argument("--input", action="append", help="trace/onnx: SHAPE[:DTYPE[:LO-HI]] per model input, as for check")
+    c.add_argument("--inputs", help="trace: an .npz file with the inputs (arr_0, arr_1, ... in order)")
+    c.add_argument("--kwargs", help="trace: JSON keyword arguments for the model callable")
+    c.add_argument("--path", help="trace: folder to import package.module from (default: current folder)")
+    c.add_argument("--seed", type=int, default=0, help="trace/onnx: seed of the check's inputs")
+    c.add_argument("--timeout", type=float, default=1800, help="trace/onnx: seconds X2Paddle may take (default 1800)")
     c.set_defaults(func=_convert)
 
     w = sub.add_parser("weights", help="convert a torch checkpoint into paddle weights for the converted model")

@@ -1,0 +1,325 @@
+"""`porter convert ENTRY --route trace` and `porter convert model.onnx`: X2Paddle writes the port, porter
+judges it. A port is judged at the example's batch size (with fresh values, not the ones traced) and at
+another batch size; one that matches only at the example's is reported as baked, never as a pass."""
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from porter.trace.x2paddle_runner import (CODE, LOG, MANIFEST, MANIFEST_SCHEMA, ROUTE_NAMES, TORCH_STATE, WEIGHTS,
+                                          TraceError, baked_shape_lines, clean_code, load_port, port_class,
+                                          run_worker, x2paddle_available)
+
+GIVE_UP = ("readable code (one flat forward), layer names (conv2d0, ...), other batch sizes and "
+           "data-dependent branches (fixed at the example's), training (inference only)")
+TRACE_SEED_OFFSET = 1000      # traced on other values than the check's, so a baked branch shows
+
+
+class RouteInputError(ValueError):
+    """Unusable input for the trace/ONNX routes (exit 2)."""
+
+
+@dataclass
+class Outcome:
+    out: Path
+    route: str
+    report: Any                       # porter.parity.check.ParityReport
+    lines: list[str] = field(default_factory=list)
+    seconds: dict = field(default_factory=dict)
+
+
+def second_batch_of(batch: int) -> int:
+    return batch + 1 if batch > 1 else 3
+
+
+def _prepare_out(out: Path, force: bool) -> None:
+    if out.exists() and not out.is_dir():
+        raise RouteInputError(f"{out}: exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()):
+        if not force:
+            raise RouteInputError(f"{out}: already exists and is not empty (pass --force to write into it)")
+        for name in (CODE, WEIGHTS, MANIFEST, TORCH_STATE, LOG, "parity.md", "parity.json"):
+            (out / name).unlink(missing_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
+
+
+def _save_npz(path: Path, arrays: Sequence[np.ndarray]) -> None:
+    np.savez(path, *arrays)
+
+
+# -- judging ---------------------------------------------------------------------------------------
+def _failed(name: str, why: str):
+    from porter.parity.metrics import Comparison
+    return Comparison(name, [], "", float("inf"), float("inf"), 1.0, float("nan"), float("inf"), 0, 0, False, why)
+
+
+def _run_paddle(layer, inputs):
+    import paddle
+    with paddle.no_grad():
+        return layer(*[paddle.to_tensor(np.array(x)) for x in inputs])
+
+
+def judge(reference, paddle_layer, inputs, second_inputs, *, route: str, device: str = "cpu", rtol=None, atol=None,
+          example_batch: int | None = None, code: Path | None = None, tracer_warnings: Sequence[str] = (),
+          second_expected: bool = True):
+    """Compare the port with `reference` (a torch module, or a callable on numpy arrays such as an ONNX
+    runtime) at `inputs` and `second_inputs`. Returns a ParityReport with `notes` saying what was baked."""
+    from porter.parity.check import ParityReport, environment
+    from porter.parity.metrics import compare_outputs
+
+    def ref(xs):
+        if hasattr(reference, "named_modules"):
+            import torch
+            with torch.no_grad():
+                return reference(*[torch.from_numpy(np.array(x)) for x in xs])
+        return reference(xs)
+
+    def side(xs, label):
+        t_out = ref(xs)
+        try:
+            p_out = _run_paddle(paddle_layer, xs)
+        except Exception as e:
+            return [_failed("output", f"the port raised {type(e).__name__}: {str(e).strip().splitlines()[-1][:200] if str(e).strip() else ''}")]
+        return compare_outputs(t_out, p_out, device, rtol, atol)
+
+    import paddle
+    paddle.set_device("gpu" if device == "gpu" else "cpu")
+    paddle_layer.eval()
+    if hasattr(reference, "eval"):
+        reference.eval()
+    outputs = side(inputs, "example")
+    report = ParityReport(all(c.passed for c in outputs), outputs, environment=environment(device))
+    report.route = route
+    b = example_batch if example_batch is not None else (inputs[0].shape[0] if inputs and inputs[0].ndim else None)
+    notes: list[str] = []
+    baked: dict = {"example_batch": b, "other_batch": None, "batch_baked": False, "tracer_warnings": list(tracer_warnings)}
+    second_ok = True
+    if second_inputs is not None:
+        b2 = second_inputs[0].shape[0] if second_inputs and second_inputs[0].ndim else None
+        baked["other_batch"] = b2
+        try:
+            report.second_batch = side(second_inputs, "second")
+        except Exception as e:      # the reference itself cannot run there (a fixed-shape ONNX file)
+            report.second_batch = None
+            notes.append(f"the reference does not run at batch {b2} ({type(e).__name__}); "
+                         f"the source model itself is fixed to batch {b}: judged at batch {b} only")
+            second_inputs = None
+        else:
+            second_ok = all(c.passed for c in report.second_batch)
+    if report.passed and second_inputs is not None and not second_ok:
+        baked["batch_baked"] = True
+        why = "; ".join(c.note for c in report.second_batch if c.note) or "outputs differ"
+        lines = baked_shape_lines(code, b) if code is not None and b is not None else []
+        notes.append(f"baked batch size {b}: the port matches at batch {b} but not at batch {b2} ({why})"
+                     + (f"; literal shapes in the code: {'; '.join(lines[:3])}" if lines else ""))
+        if not second_expected:
+            notes.append(f"the ONNX file declares a fixed batch {b}: the port is judged at that batch; "
+                         f"export with dynamic shapes for a port that runs at other batch sizes")
+    if not report.passed:
+        notes.append(f"the port does not match even at the example's batch size {b}")
+    if tracer_warnings:
+        notes.append(f"torch.jit.trace fixed {len(tracer_warnings)} value(s) computed from the data "
+                     f"(a branch, a Python number); the port always takes the traced path:")
+        notes += [f"  {w}" for w in tracer_warnings[:8]]
+    notes.append("per-layer localisation does not apply: X2Paddle renames every layer, so no layer pairs by name")
+    notes.append("gradients not compared: a traced port is for inference")
+    report.passed = report.passed and (second_ok or not second_expected)
+    report.notes = notes
+    report.baked = baked
+    return report
+
+
+# -- trace route -----------------------------------------------------------------------------------
+def trace_convert(entry: str, out: str | Path, *, inputs: list[np.ndarray], second_inputs: list[np.ndarray] | None,
+                  trace_inputs: list[np.ndarray], path: str | None = None, kwargs: dict | None = None,
+                  force: bool = False, device: str = "cpu", rtol=None, atol=None, timeout: float | None = None,
+                  seed: int = 0) -> Outcome:
+    import torch
+
+    from porter.parity.check import perturb_initial_bn_stats
+    from porter.parity.run import StageError, _build, resolve_target
+    kwargs = kwargs or {}
+    out = Path(out)
+    try:
+        target = resolve_target(entry, path)
+    except ValueError as e:
+        raise RouteInputError(str(e)) from None
+    if x2paddle_available() is None:
+        raise TraceError("x2paddle is not installed: pip install 'porter[trace]'")
+    _prepare_out(out, force)
+    t0 = time.monotonic()
+    try:
+        model = _build(target.root, target.module, target.attr, kwargs)
+    except Exception as e:
+        raise StageError("load torch model", f"{type(e).__name__}: {e}") from None
+    if not isinstance(model, torch.nn.Module):
+        raise StageError("load torch model", f"{entry} built a {type(model).__name__}, not a torch.nn.Module")
+    perturb_initial_bn_stats(model, seed)      # a wrong BatchNorm mapping cannot hide behind 0/1 statistics
+    model.eval()
+    torch.save(model.state_dict(), out / TORCH_STATE)
+    with tempfile.TemporaryDirectory(prefix="porter-trace-") as tmp:
+        _save_npz(Path(tmp) / "examples.npz", trace_inputs)
+        job = {"mode": "trace", "entry": f"{target.module}:{target.attr}", "path": str(target.root), "kwargs": kwargs,
+               "state": str((out / TORCH_STATE).resolve()), "examples": str(Path(tmp) / "examples.npz")}
+        t1 = time.monotonic()
+        result = run_worker(job, out, timeout)
+        t2 = time.monotonic()
+    fixes = clean_code(out / CODE)
+    manifest = {"schema": MANIFEST_SCHEMA, "route": "trace", "tool": f"x2paddle {result.get('x2paddle')}",
+                "entry": entry, "kwargs": kwargs, "code": CODE, "class": port_class(out / CODE), "weights": WEIGHTS,
+                "torch_state": TORCH_STATE, "input_shapes": [list(x.shape) for x in inputs],
+                "input_dtypes": [str(x.dtype) for x in inputs], "example_batch": int(trace_inputs[0].shape[0]),
+                "tracer_warnings": result.get("warnings", []), "fixes": fixes}
+    layer = load_port(out, manifest)
+    report = judge(model, layer, inputs, second_inputs, route=ROUTE_NAMES["trace"], device=device, rtol=rtol,
+                   atol=atol, example_batch=manifest["example_batch"], code=out / CODE,
+                   tracer_warnings=result.get("warnings", []))
+    report.model = entry
+    report.weights = {"source": f"{WEIGHTS} (written by X2Paddle from the torch weights in {TORCH_STATE})",
+                      "tensors": len(layer.state_dict())}
+    t3 = time.monotonic()
+    manifest["parity"] = {"passed": report.passed, **report.baked}
+    _write_port_files(out, manifest, report)
+    seconds = {"build": t1 - t0, "x2paddle": t2 - t1, "check": t3 - t2}
+    return Outcome(out, "trace", report, _summary(out, manifest, report, fixes, seconds), seconds)
+
+
+# -- ONNX route ------------------------------------------------------------------------------------
+def onnx_inputs(model_path: str, specs=None, seed: int = 0):
+    """(inputs, second inputs or None, batch declared dynamic) for an ONNX model: from --input specs, or
+    from the graph's declared input shapes (float inputs only)."""
+    import onnx
+
+    from porter.parity.inputs import InputSpec, make_inputs
+    from porter.trace.onnx_fix import OnnxFixError
+    try:
+        model = onnx.load(model_path, load_external_data=False)
+    except Exception as e:
+        raise OnnxFixError(f"{model_path}: not a readable ONNX model ({type(e).__name__})") from None
+    init = {t.name for t in model.graph.initializer}
+    graph_inputs = [i for i in model.graph.input if i.name not in init]
+    if not graph_inputs:
+        raise OnnxFixError(f"{model_path}: not an ONNX model (no graph inputs)")
+    dynamic = any(i.type.tensor_type.shape.dim and not i.type.tensor_type.shape.dim[0].HasField("dim_value")
+                  for i in graph_inputs)
+    if not specs:
+        specs = []
+        for i in graph_inputs:
+            dims = i.type.tensor_type.shape.dim
+            dtype = onnx.helper.tensor_dtype_to_np_dtype(i.type.tensor_type.elem_type)
+            if not dims or any(not d.HasField("dim_value") or d.dim_value <= 0 for d in dims):
+                raise RouteInputError(f"{model_path}: input {i.name!r} has no fixed shape; give --input SHAPE "
+                                      f"(one per input, in order)")
+            if np.dtype(dtype).kind != "f":
+                raise RouteInputError(f"{model_path}: input {i.name!r} is {np.dtype(dtype)}; give --input "
+                                      f"SHAPE:DTYPE:LO-HI for it")
+            specs.append(InputSpec(tuple(d.dim_value for d in dims), str(np.dtype(dtype))))
+    if len(specs) != len(graph_inputs):
+        raise RouteInputError(f"{model_path}: the model takes {len(graph_inputs)} inputs, got {len(specs)} --input")
+    inputs = make_inputs(specs, seed=seed)
+    b = specs[0].shape[0]
+    second = make_inputs(specs, seed=seed + 1, batch=second_batch_of(b))
+    return inputs, second, dynamic, [i.name for i in graph_inputs]
+
+
+def _onnx_reference(model_path: str, names: list[str]):
+    """onnxruntime when installed, else onnx's reference evaluator (numpy, slower, exact semantics)."""
+    try:
+        import onnxruntime as ort
+        sess = ort.InferenceSession(model_path, providers=["CPUExecutionProvider"])
+        return (lambda xs: sess.run(None, dict(zip(names, xs)))), "onnxruntime"
+    except ImportError:
+        from onnx.reference import ReferenceEvaluator
+        ev = ReferenceEvaluator(model_path)
+        return (lambda xs: ev.run(None, dict(zip(names, xs)))), "onnx.reference"
+
+
+def onnx_convert(model_path: str, out: str | Path, *, specs=None, force: bool = False, device: str = "cpu",
+                 rtol=None, atol=None, timeout: float | None = None, seed: int = 0) -> Outcome:
+    from porter.trace.onnx_fix import OnnxFixError
+    out = Path(out)
+    src = Path(model_path)
+    if not src.is_file():
+        raise RouteInputError(f"{model_path}: no such file")
+    if x2paddle_available() is None:
+        raise TraceError("x2paddle is not installed: pip install 'porter[trace]'")
+    inputs, second, dynamic, names = onnx_inputs(str(src), specs, seed)
+    _prepare_out(out, force)
+    t0 = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="porter-onnx-") as tmp:
+        job = {"mode": "onnx", "model": str(src.resolve()), "fixed": str(Path(tmp) / "fixed.onnx")}
+        try:
+            result = run_worker(job, out, timeout)
+        except TraceError as e:
+            bad = _onnx_file_error(out / LOG, str(e))
+            if bad:
+                raise OnnxFixError(bad) from None
+            raise
+    t1 = time.monotonic()
+    fixes = result.get("fixes", []) + clean_code(out / CODE)
+    manifest = {"schema": MANIFEST_SCHEMA, "route": "onnx", "tool": f"x2paddle {result.get('x2paddle')}",
+                "source": str(src), "code": CODE, "class": port_class(out / CODE), "weights": WEIGHTS,
+                "input_names": names, "input_shapes": [list(x.shape) for x in inputs],
+                "input_dtypes": [str(x.dtype) for x in inputs], "example_batch": int(inputs[0].shape[0]),
+                "batch_dynamic": dynamic, "fixes": fixes}
+    layer = load_port(out, manifest)
+    reference, ref_name = _onnx_reference(str(src), names)
+    report = judge(reference, layer, inputs, second, route=ROUTE_NAMES["onnx"], device=device, rtol=rtol,
+                   atol=atol, example_batch=manifest["example_batch"], code=out / CODE, second_expected=dynamic)
+    report.notes.insert(0, f"reference: the ONNX file run by {ref_name}")
+    report.model = str(src)
+    report.weights = {"source": f"{WEIGHTS} (written by X2Paddle from the ONNX initializers)",
+                      "tensors": len(layer.state_dict())}
+    t2 = time.monotonic()
+    manifest["parity"] = {"passed": report.passed, "reference": ref_name, **report.baked}
+    _write_port_files(out, manifest, report)
+    seconds = {"x2paddle": t1 - t0, "check": t2 - t1}
+    return Outcome(out, "onnx", report, _summary(out, manifest, report, fixes, seconds), seconds)
+
+
+def _onnx_file_error(log: Path, message: str) -> str | None:
+    """The worker's one-line reason when the file itself is unusable (not X2Paddle's limits)."""
+    if "OnnxFixError" in message:
+        return message.split("OnnxFixError: ", 1)[1].split(" (at ", 1)[0]
+    return None
+
+
+# -- output ----------------------------------------------------------------------------------------
+def _write_port_files(out: Path, manifest: dict, report) -> None:
+    from porter.fs import atomic_write
+    atomic_write(out / MANIFEST, lambda tmp: Path(tmp).write_text(json.dumps(manifest, indent=2), encoding="utf-8"))
+    atomic_write(out / "parity.md", lambda tmp: Path(tmp).write_text(report.to_markdown(), encoding="utf-8"))
+    atomic_write(out / "parity.json", lambda tmp: Path(tmp).write_text(json.dumps(report.to_json(), indent=2),
+                                                                         encoding="utf-8"))
+
+
+def _worst(cmps) -> str:
+    if not cmps:
+        return "-"
+    c = max(cmps, key=lambda c: (not c.passed, c.max_abs))
+    return c.note if c.note and not np.isfinite(c.max_abs) else f"max abs {c.max_abs:.2e}"
+
+
+def _summary(out: Path, manifest: dict, report, fixes: list[str], seconds: dict) -> list[str]:
+    b = manifest["example_batch"]
+    lines = [f"wrote {out}/ ({CODE}, {WEIGHTS}, {MANIFEST}, parity.md) via {manifest['tool']} "
+             f"in {seconds.get('x2paddle', 0):.1f} s"]
+    lines += [f"fixed: {f}" for f in fixes]
+    lines.append(f"parity at batch {b}: {'match' if all(c.passed for c in report.outputs) else 'MISMATCH'} "
+                 f"({_worst(report.outputs)})")
+    if report.second_batch is not None:
+        b2 = report.baked.get("other_batch")
+        lines.append(f"parity at batch {b2}: {'match' if all(c.passed for c in report.second_batch) else 'MISMATCH'} "
+                     f"({_worst(report.second_batch)})")
+    lines += [f"note: {n}" if not n.startswith("  ") else n for n in report.notes]
+    lines.append(f"given up on this route: {GIVE_UP}")
+    lines.append(f"verdict: {'PASS' if report.passed else 'FAIL'} ({ROUTE_NAMES[manifest['route']]})"
+                 + ("" if report.passed else f" — see {out / 'parity.md'}"))
+    return lines
