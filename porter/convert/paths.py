@@ -95,6 +95,12 @@ class ConversionReport:
             lines.append(f"error: {f.path}: {f.error}")
         for path, u in self.unconverted:
             lines.append(f"unconverted: {path}:{u.line} {u.api} ({u.reason})")
+        if self.unconverted:     # the second route (porter.trace), with its price said up front
+            entry = f"{self.src}:Model" if str(self.src).endswith(".py") else "package.module:Model"
+            lines.append(f"hint: X2Paddle can trace a model the rewrite cannot port, and porter checks the result: "
+                         f"porter convert {entry} --route trace --input SHAPE -o OUT; you give up readable code, "
+                         f"layer names, other batch sizes and data-dependent branches (fixed at the example's), "
+                         f"and training")
         return lines
 
 

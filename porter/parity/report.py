@@ -25,6 +25,9 @@ def to_json(r) -> dict:
         "layers": [l.to_json() for l in r.layers],
         "weights": r.weights,
         "environment": r.environment,
+        # trace/ONNX routes (porter.trace): what the port fixed at trace time, and what the check could not do
+        "notes": list(getattr(r, "notes", [])),
+        "baked": getattr(r, "baked", None),
     }
 
 
@@ -54,7 +57,11 @@ def to_markdown(r) -> str:
         out.append(f"**Model:** `{r.model}` (route: {r.route})  ")
     out.append(f"**Environment:** torch {env.get('torch')}, paddle {env.get('paddle')}, numpy {env.get('numpy')}, "
                f"Python {env.get('python')}, device {env.get('device')}, torch threads {env.get('torch_threads')}  ")
-    if r.weights:
+    if r.weights and r.weights.get("source"):     # a traced port carries its own weights
+        unused = r.weights.get("unused")
+        out.append(f"**Weights:** {r.weights.get('tensors')} tensors from {r.weights['source']}"
+                   + (f"; {unused} saved tensors not used by the port" if unused else ""))
+    elif r.weights:
         out.append(f"**Weights:** {r.weights.get('tensors')} tensors moved strictly"
                    f" ({len(r.weights.get('dropped', []))} dropped by design); "
                    f"{r.weights.get('perturbed_bn_buffers', 0)} BatchNorm buffers perturbed from their initial values")
@@ -72,6 +79,10 @@ def to_markdown(r) -> str:
         bad = sum(not c.passed for c in r.train_step)
         out += ["", f"### Parameters after one optimizer step ({len(r.train_step)} compared, {bad} outside "
                 f"tolerance; worst 5)", *_table(r.train_step, limit=5)]
+    notes = list(getattr(r, "notes", []))
+    if notes:
+        out += ["", "### What this route fixed or could not check"]
+        out += [f"  - {n.strip()}" if n.startswith("  ") else f"- {n}" for n in notes]
     fd = r.first_divergence
     if fd is not None:
         local = fd["local"]

@@ -72,6 +72,12 @@ def run_check(spec: str, *, inputs, second_inputs=None, path: str | None = None,
         torch_model = _build(target.root, target.module, target.attr, kwargs)
     except Exception as e:
         raise StageError("load torch model", f"{type(e).__name__}: {e}") from None
+    from porter.trace.x2paddle_runner import has_manifest
+    if has_manifest(paddle_path):        # a port written by the trace or ONNX route (porter.trace)
+        report = _check_traced_port(torch_model, Path(paddle_path), inputs, second_inputs, device, rtol, atol,
+                                    train_step)
+        report.model = spec
+        return report
     with tempfile.TemporaryDirectory(prefix="porter-check-") as tmp:
         route = "existing port" if paddle_path else "rewrite"
         try:
@@ -93,6 +99,47 @@ def run_check(spec: str, *, inputs, second_inputs=None, path: str | None = None,
             raise StageError(stage, f"{type(e).__name__}: {e}") from None
     report.model = spec
     report.route = route
+    return report
+
+
+def _check_traced_port(torch_model, folder: Path, inputs, second_inputs, device, rtol, atol, train_step):
+    """Judge a trace/ONNX port folder (porter_port.json): its own weights, the torch model with the
+    weights it was traced from (trace route) or as ENTRY builds them (ONNX route)."""
+    from porter.trace.route import judge
+    from porter.trace.x2paddle_runner import ROUTE_NAMES, load_port, read_manifest
+    try:
+        manifest = read_manifest(folder)
+        route = ROUTE_NAMES.get(manifest.get("route"), str(manifest.get("route")))
+    except Exception as e:
+        raise StageError("load paddle model", f"{folder}: unreadable port manifest: {type(e).__name__}: {e}") from None
+    note = None
+    if manifest.get("torch_state"):
+        try:
+            import torch
+            torch_model.load_state_dict(torch.load(folder / manifest["torch_state"], weights_only=True), strict=True)
+        except Exception as e:
+            raise StageError("transfer weights", f"{folder / manifest['torch_state']}: {type(e).__name__}: "
+                                                 f"{str(e).splitlines()[0]}") from None
+    else:
+        note = ("torch weights: as ENTRY builds them; an ONNX port carries the exported weights, so ENTRY must "
+                "build the model those came from (load its checkpoint) for the two to agree")
+    try:
+        layer = load_port(folder, manifest)
+    except Exception as e:
+        raise StageError("load paddle model", f"{type(e).__name__}: {e}{_where(e, folder)}") from None
+    try:
+        report = judge(torch_model, layer, inputs, second_inputs, route=route, device=device, rtol=rtol, atol=atol,
+                       example_batch=manifest.get("example_batch"), code=folder / manifest.get("code", "x2paddle_code.py"),
+                       tracer_warnings=manifest.get("tracer_warnings", []))
+    except Exception as e:
+        raise StageError("run", f"{type(e).__name__}: {e}") from None
+    report.weights = {"source": f"{manifest.get('weights')} in {folder} (the port's own)"
+                      + (f"; torch loaded from {manifest['torch_state']}" if manifest.get("torch_state") else ""),
+                      "tensors": len(layer.state_dict()), "unused": len(getattr(layer, "porter_unused_weights", []))}
+    if note:
+        report.notes.insert(0, note)
+    if train_step:
+        report.notes.append("--train-step not applied: a traced port is for inference")
     return report
 
 

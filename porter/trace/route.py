@@ -113,17 +113,24 @@ def judge(reference, paddle_layer, inputs, second_inputs, *, route: str, device:
             second_inputs = None
         else:
             second_ok = all(c.passed for c in report.second_batch)
+    b_now = inputs[0].shape[0] if inputs and inputs[0].ndim else b
+    lines = baked_shape_lines(code, b) if code is not None and b is not None else []
+    literal = f"; literal shapes in the code: {'; '.join(lines[:3])}" if lines else ""
     if report.passed and second_inputs is not None and not second_ok:
-        baked["batch_baked"] = True
-        why = "; ".join(c.note for c in report.second_batch if c.note) or "outputs differ"
-        lines = baked_shape_lines(code, b) if code is not None and b is not None else []
-        notes.append(f"baked batch size {b}: the port matches at batch {b} but not at batch {b2} ({why})"
-                     + (f"; literal shapes in the code: {'; '.join(lines[:3])}" if lines else ""))
+        baked["batch_baked"] = b_now == b
+        why = "; ".join(dict.fromkeys(c.note for c in report.second_batch if c.note)) or "outputs differ"
+        notes.append((f"baked batch size {b}: " if b_now == b else "")
+                     + f"the port matches at batch {b_now} but not at batch {b2} ({why}){literal}")
         if not second_expected:
             notes.append(f"the ONNX file declares a fixed batch {b}: the port is judged at that batch; "
                          f"export with dynamic shapes for a port that runs at other batch sizes")
     if not report.passed:
-        notes.append(f"the port does not match even at the example's batch size {b}")
+        if b_now == b:
+            notes.append(f"the port does not match even at the example's batch size {b}")
+        else:
+            baked["batch_baked"] = True
+            notes.append(f"the port does not match at batch {b_now}; it was traced at batch {b} "
+                         f"(a baked batch size?){literal}")
     if tracer_warnings:
         notes.append(f"torch.jit.trace fixed {len(tracer_warnings)} value(s) computed from the data "
                      f"(a branch, a Python number); the port always takes the traced path:")
@@ -183,7 +190,7 @@ def trace_convert(entry: str, out: str | Path, *, inputs: list[np.ndarray], seco
                    tracer_warnings=result.get("warnings", []))
     report.model = entry
     report.weights = {"source": f"{WEIGHTS} (written by X2Paddle from the torch weights in {TORCH_STATE})",
-                      "tensors": len(layer.state_dict())}
+                      "tensors": len(layer.state_dict()), "unused": len(layer.porter_unused_weights)}
     t3 = time.monotonic()
     manifest["parity"] = {"passed": report.passed, **report.baked}
     _write_port_files(out, manifest, report)
@@ -234,11 +241,15 @@ def _onnx_reference(model_path: str, names: list[str]):
     try:
         import onnxruntime as ort
         sess = ort.InferenceSession(model_path, providers=["CPUExecutionProvider"])
-        return (lambda xs: sess.run(None, dict(zip(names, xs)))), "onnxruntime"
+        return (lambda xs: _one(sess.run(None, dict(zip(names, xs))))), "onnxruntime"
     except ImportError:
         from onnx.reference import ReferenceEvaluator
         ev = ReferenceEvaluator(model_path)
-        return (lambda xs: ev.run(None, dict(zip(names, xs)))), "onnx.reference"
+        return (lambda xs: _one(ev.run(None, dict(zip(names, xs))))), "onnx.reference"
+
+
+def _one(outputs):
+    return outputs[0] if len(outputs) == 1 else list(outputs)
 
 
 def onnx_convert(model_path: str, out: str | Path, *, specs=None, force: bool = False, device: str = "cpu",
@@ -276,7 +287,7 @@ def onnx_convert(model_path: str, out: str | Path, *, specs=None, force: bool = 
     report.notes.insert(0, f"reference: the ONNX file run by {ref_name}")
     report.model = str(src)
     report.weights = {"source": f"{WEIGHTS} (written by X2Paddle from the ONNX initializers)",
-                      "tensors": len(layer.state_dict())}
+                      "tensors": len(layer.state_dict()), "unused": len(layer.porter_unused_weights)}
     t2 = time.monotonic()
     manifest["parity"] = {"passed": report.passed, "reference": ref_name, **report.baked}
     _write_port_files(out, manifest, report)

@@ -154,9 +154,11 @@ def load_port(folder: str | os.PathLike, manifest: dict | None = None):
     own = layer.state_dict()
     missing = sorted(set(own) - set(state))
     unused = sorted(set(state) - set(own))
-    if missing or unused:
+    if missing:
         raise TraceError(f"{folder / manifest.get('weights', WEIGHTS)} does not fit {manifest['class']}: "
-                         f"missing {missing[:5]}, unused {unused[:5]}")
+                         f"{len(missing)} tensors missing ({', '.join(missing[:5])})")
+    # X2Paddle's ONNX route also saves the initializers it copied into layers under their own names
+    layer.porter_unused_weights = unused
     for k, v in own.items():
         if tuple(v.shape) != tuple(state[k].shape):
             raise TraceError(f"{k}: weights {tuple(state[k].shape)} vs layer {tuple(v.shape)}")
