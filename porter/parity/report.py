@@ -28,6 +28,7 @@ def to_json(r) -> dict:
         # trace/ONNX routes (porter.trace): what the port fixed at trace time, and what the check could not do
         "notes": list(getattr(r, "notes", [])),
         "baked": getattr(r, "baked", None),
+        "probes": [c.to_json() for c in getattr(r, "probes", None) or []],
     }
 
 
@@ -68,6 +69,8 @@ def to_markdown(r) -> str:
     out += ["", "### Outputs", *_table(r.outputs)]
     if r.second_batch is not None:
         out += ["", "### Outputs at a second batch size", *_table(r.second_batch)]
+    if getattr(r, "probes", None):
+        out += ["", "### Outputs on other values at the same batch size", *_table(r.probes)]
     if r.gradients:
         bad = sum(not c.passed for c in r.gradients)
         out += ["", f"### Parameter gradients ({len(r.gradients)} compared, {bad} outside tolerance "

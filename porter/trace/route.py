@@ -19,6 +19,7 @@ from porter.trace.x2paddle_runner import (CODE, LOG, MANIFEST, MANIFEST_SCHEMA, 
 
 GIVE_UP = ("readable code (one flat forward), layer names (conv2d0, ...), other batch sizes and "
            "data-dependent branches (fixed at the example's), training (inference only)")
+PROBES = [("values ×-1", lambda x: -x), ("values ×4+1", lambda x: x * 4 + 1)]
 TRACE_SEED_OFFSET = 1000      # traced on other values than the check's, so a baked branch shows
 
 
@@ -116,6 +117,25 @@ def judge(reference, paddle_layer, inputs, second_inputs, *, route: str, device:
     b_now = inputs[0].shape[0] if inputs and inputs[0].ndim else b
     lines = baked_shape_lines(code, b) if code is not None and b is not None else []
     literal = f"; literal shapes in the code: {'; '.join(lines[:3])}" if lines else ""
+    # other values at the example's batch: a branch the trace fixed shows when the data takes the other one
+    probes = [(label, [f(x) if x.dtype.kind == "f" else x for x in inputs]) for label, f in PROBES]
+    report.probes = []
+    for label, xs in probes:
+        for c in side(xs, label):
+            c.name = f"{c.name} [{label}]"
+            report.probes.append(c)
+    probes_ok = all(c.passed for c in report.probes)
+    branch_warnings = [w for w in tracer_warnings if "Python boolean" in w]
+    if report.passed and not probes_ok:
+        baked["branch_baked"] = True
+        notes.append(f"baked data-dependent path: the port matches on the check's values but not on "
+                     f"{', '.join(sorted({c.name.rsplit('[', 1)[1][:-1] for c in report.probes if not c.passed}))}"
+                     + (" (torch.jit.trace warned about it: see below)" if tracer_warnings else ""))
+    elif report.passed and branch_warnings:
+        baked["branch_baked"] = True
+        notes.append(f"not verified: torch.jit.trace fixed {len(branch_warnings)} branch(es) on the data; every input "
+                     f"porter tried took the traced branch, but other inputs may not, and the port cannot take "
+                     f"the other one: not a pass")
     if report.passed and second_inputs is not None and not second_ok:
         baked["batch_baked"] = b_now == b
         why = "; ".join(dict.fromkeys(c.note for c in report.second_batch if c.note)) or "outputs differ"
@@ -137,7 +157,8 @@ def judge(reference, paddle_layer, inputs, second_inputs, *, route: str, device:
         notes += [f"  {w}" for w in tracer_warnings[:8]]
     notes.append("per-layer localisation does not apply: X2Paddle renames every layer, so no layer pairs by name")
     notes.append("gradients not compared: a traced port is for inference")
-    report.passed = report.passed and (second_ok or not second_expected)
+    report.passed = (report.passed and (second_ok or not second_expected) and probes_ok
+                     and not (branch_warnings and hasattr(reference, "named_modules")))
     report.notes = notes
     report.baked = baked
     return report
