@@ -109,6 +109,10 @@ def _convert_traced(args, route: str) -> int:
     except StageError as e:
         print(f"porter: could not run: {e}", file=sys.stderr)
         return EXIT_INPUT
+    except Exception as e:      # noqa: BLE001 - one line, never a traceback (exit 2: the route could not run)
+        msg = str(e).strip().splitlines()
+        print(f"porter: could not run: {type(e).__name__}: {msg[-1] if msg else ''}", file=sys.stderr)
+        return EXIT_INPUT
     for line in outcome.lines:
         print(line)
     if args.report:

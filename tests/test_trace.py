@@ -78,15 +78,27 @@ def test_check_accepts_a_trace_port_and_names_the_route(cnn_port, tmp_path, caps
 
 @needs_trace
 def test_baked_batch_size_is_said_and_never_passes(tmp_path, capsys):
-    code, stdout, stderr = run(["convert", f"{MODELS}:BakedView", "--route", "trace", "--input", "2,3,8,8",
+    # torch.zeros(x.shape[0], 5): X2Paddle stores the example's (2, 5) tensor as a parameter
+    code, stdout, stderr = run(["convert", f"{MODELS}:BakedZeros", "--route", "trace", "--input", "2,8",
                                 "-o", tmp_path / "out"], capsys)
     assert code == 1, stdout + stderr
-    assert "parity at batch 2: match" in stdout
-    assert "baked batch size 2" in stdout and "shape=[2, -1]" in stdout
-    assert "verdict: FAIL" in stdout
+    assert "parity at batch 2: match" in stdout and "parity at batch 3: MISMATCH" in stdout
+    assert "baked batch size 2" in stdout and "verdict: FAIL" in stdout
+    assert not json.loads((tmp_path / "out" / "porter_port.json").read_text())["parity"]["passed"]
     # and `check` on that port says the same
-    code, stdout, _ = run(["check", f"{MODELS}:BakedView", "--paddle-path", tmp_path / "out", "--input", "2,3,8,8"], capsys)
+    code, stdout, _ = run(["check", f"{MODELS}:BakedZeros", "--paddle-path", tmp_path / "out", "--input", "2,8"], capsys)
     assert code == 1 and "baked batch size 2" in stdout and "❌ FAIL" in stdout
+
+
+@needs_trace
+def test_baked_view_is_unbaked_and_judged_again(tmp_path, capsys):
+    # x.view(x.shape[0], -1) traced as reshape(shape=[2, -1]): porter tries shape=[0, -1] and keeps it
+    # only because the port then matches at both batch sizes
+    code, stdout, stderr = run(["convert", f"{MODELS}:BakedView", "--route", "trace", "--input", "2,3,8,8",
+                                "-o", tmp_path / "out"], capsys)
+    assert code == 0, stdout + stderr
+    assert "baked batch size 2 removed from 1 reshape(s)" in stdout and "parity at batch 3: match" in stdout
+    assert "shape=[0, -1]" in (tmp_path / "out" / "x2paddle_code.py").read_text()
 
 
 @needs_trace

@@ -152,7 +152,10 @@ def load_port(folder: str | os.PathLike, manifest: dict | None = None):
     layer = getattr(module, manifest["class"])()
     state = paddle.load(str(folder / manifest.get("weights", WEIGHTS)))
     own = layer.state_dict()
-    missing = sorted(set(own) - set(state))
+    # paddle's RNN layers list each weight twice (`weight_ih_l0` and `0.cell.weight_ih`, one tensor): a key
+    # is only missing when no key for the same tensor is there
+    given = {getattr(v, "name", k) for k, v in own.items() if k in state}
+    missing = sorted(k for k in set(own) - set(state) if getattr(own[k], "name", k) not in given)
     unused = sorted(set(state) - set(own))
     if missing:
         raise TraceError(f"{folder / manifest.get('weights', WEIGHTS)} does not fit {manifest['class']}: "
@@ -160,9 +163,12 @@ def load_port(folder: str | os.PathLike, manifest: dict | None = None):
     # X2Paddle's ONNX route also saves the initializers it copied into layers under their own names
     layer.porter_unused_weights = unused
     for k, v in own.items():
-        if tuple(v.shape) != tuple(state[k].shape):
+        if k in state and tuple(v.shape) != tuple(state[k].shape):
             raise TraceError(f"{k}: weights {tuple(state[k].shape)} vs layer {tuple(v.shape)}")
-    layer.set_state_dict(state)
+    import warnings
+    with warnings.catch_warnings():       # the RNN aliases above: checked here, not warned about
+        warnings.simplefilter("ignore", UserWarning)
+        layer.set_state_dict(state)
     layer.eval()
     return layer
 
