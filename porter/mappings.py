@@ -19,6 +19,10 @@ Each TOML file holds one torch namespace. A table key is the torch qualified nam
     unsupported  {torch_arg = reason}: passing this argument leaves the call unconverted and reported
     instance     for classes: the torch type whose method rows apply to instances (e.g. optimizers)
     weights      the weight rule the transfer uses for layers built from this row
+    attributes   for classes: {torch_attr = paddle_attr} instance attributes read or set on such a layer,
+                 `self.eps` in a subclass or `self.conv.in_channels` (paddle keeps them as `_epsilon`, ...);
+                 the value may be a path (`weight.shape[0]`); an attribute whose meaning differs
+                 (BatchNorm's momentum) is left out
     rule         a special rule (porter/convert/rules/) for what the fields cannot express
     note         free text: why the row is what it is
 
@@ -37,7 +41,7 @@ from typing import Any, Mapping
 
 ROW_FIELDS = {
     "paddle", "reason", "args", "paddle_args", "rename", "drop", "transform", "defaults", "add",
-    "unsupported", "instance", "weights", "rule", "note",
+    "unsupported", "instance", "weights", "rule", "note", "attributes",
 }
 SPECIAL_FILES = {"modules.toml", "aliases.toml"}
 
@@ -64,6 +68,7 @@ class Row:
     weights: str | None = None
     rule: str | None = None
     note: str = ""
+    attributes: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def is_method(self) -> bool:
@@ -181,6 +186,7 @@ def parse_row(key: str, data: Mapping[str, Any], source: str) -> Row:
         transform=MappingProxyType(transform), defaults=MappingProxyType(defaults), add=MappingProxyType(add),
         unsupported=MappingProxyType(unsupported), instance=data.get("instance"),
         weights=data.get("weights"), rule=data.get("rule"), note=data.get("note", ""),
+        attributes=MappingProxyType(_str_map(data.get("attributes", {}), where, "attributes")),
     )
     return row
 

@@ -147,14 +147,35 @@ class Analyzer(cst.CSTVisitor):
         `if norm_layer is None: norm_layer = nn.BatchNorm2d`, `partial(nn.BatchNorm2d, eps=...)`), whose
         later calls (`norm_layer(c, eps=1e-3)`) take that row's argument conversion."""
         out: dict[int, dict[str, str]] = {}
-        for func, name, value in self._class_values:
+        def torch_class(value):
             if isinstance(value, cst.Call) and self.bindings.resolve_other(value.func) == "functools.partial" \
                     and value.args:
                 value = value.args[0].value
             q = self.bindings.resolve(value)
-            if q is not None and self.bindings.table.lookup(q) is not None:
+            return q if q is not None and self.bindings.table.lookup(q) is not None else None
+
+        for func, name, value in self._class_values:
+            if isinstance(value, cst.IfExp):      # `partial(nn.Conv2d, kernel_size=1) if conv else nn.Linear`
+                a, b = torch_class(value.body), torch_class(value.orelse)
+                q = f"{a}|{b}" if a and b else None
+            else:
+                q = torch_class(value)
+            if q is not None:
                 out.setdefault(func, {})[name] = q
         return out
+
+    def instance_rows(self) -> dict[str, Row]:
+        """variable -> the row of the torch layer it holds, for rows with `attributes` (single assignment)."""
+        b, table = self.bindings, self.bindings.table
+        out: dict[str, Row] = {}
+        counts: dict[str, int] = {}
+        for target, func in self.assigns:
+            counts[target] = counts.get(target, 0) + 1
+            q = b.resolve(func)
+            row = table.lookup(q) if q else None
+            if row is not None and row.attributes:
+                out[target] = row
+        return {t: r for t, r in out.items() if counts[t] == 1 and t not in self.other_assigns}
 
     def instance_types(self) -> dict[str, str]:
         """variable -> torch type of its value, for method-row lookup."""
@@ -191,6 +212,12 @@ class CallPlan:
     reason: str | None = None
 
 
+def _is_super_init(call: cst.Call) -> bool:
+    f = call.func
+    return isinstance(f, cst.Attribute) and f.attr.value == "__init__" and isinstance(f.value, cst.Call) \
+        and isinstance(f.value.func, cst.Name) and f.value.func.value == "super"
+
+
 def convert_args(row: Row, args: list[cst.Arg]) -> CallPlan:
     """Apply a row's argument fields to a call's arguments (see porter.mappings for the fields)."""
     if row.args is None:
@@ -204,10 +231,10 @@ def convert_args(row: Row, args: list[cst.Arg]) -> CallPlan:
     splat = False
     n_pos_out = 0
     for i, arg in enumerate(args):
-        if arg.star:                       # *a / **kw: mapped positions stop here; kept as written
+        if arg.star:                       # *a / **kw: mapped positions stop here
             splat = splat or arg.star == "*"
             keep_positional = keep_positional and arg.star == "*"
-            out.append(arg)
+            out.append(_splat_kwargs(row, arg) if arg.star == "**" else arg)
             continue
         if arg.keyword is None:
             if splat or i >= positional_ok:
@@ -263,6 +290,42 @@ def _merge_keywords(args: list[cst.Arg]) -> list[cst.Arg] | str:
     return out
 
 
+KWARGS_HELPER = "_porter_kwargs"
+_helper_uses = [0]          # calls to the helper written in the file being converted (read by convert_module)
+
+
+def _splat_kwargs(row: Row | list[Row], arg: cst.Arg) -> cst.Arg:
+    """`**kw` into a mapped call: its keys are known only at run time, so the row's renames and drops
+    are applied then, by a small helper written into the file (`imports.HELPERS`): `**dd` with
+    `dd = {"device": d, "dtype": None}` reaches `nn.Linear` as `**_porter_kwargs(dd, {}, ("device",), ...)`.
+    A key whose value needs converting (momentum, batch_first, ...) raises, naming it; an unsupported
+    one is dropped when it is None (torch's default) and raises otherwise."""
+    rows = row if isinstance(row, list) else [row]
+    rename, drop, refuse, unsupported = {}, [], [], []
+    for row in rows:
+        sig = [a for a in (row.args or []) if a != "*"]
+        for k, v in row.rename.items():
+            if k in sig and rename.setdefault(k, v) != v:
+                refuse.append(k)                  # the rows disagree: the key must be written out
+        drop += [k for k in row.drop if k in sig and k not in drop]
+        refuse += [k for k in sig if k in row.transform and k not in refuse]
+        unsupported += [k for k in sig if k in row.unsupported and k not in unsupported]
+    rename = {k: v for k, v in rename.items() if k not in refuse}
+    if not (rename or drop or refuse or unsupported):
+        return arg
+
+    def strings(names):
+        return cst.Tuple([cst.Element(cst.SimpleString(repr(n))) for n in names]) if len(names) != 1 else \
+            cst.Tuple([cst.Element(cst.SimpleString(repr(names[0])), comma=cst.Comma())])
+    mapping = cst.Dict([cst.DictElement(cst.SimpleString(repr(k)), cst.SimpleString(repr(v))) for k, v in rename.items()])
+    call = cst.Call(func=cst.Name(KWARGS_HELPER), args=[
+        cst.Arg(arg.value), cst.Arg(mapping), cst.Arg(strings(drop)), cst.Arg(strings(refuse)), cst.Arg(strings(unsupported))])
+    call = call.with_changes(args=[a.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+                                   for a in call.args[:-1]] + [call.args[-1]])
+    _helper_uses[0] += 1
+    return arg.with_changes(value=call)
+
+
 def _convert_one(row: Row, name: str, value: cst.BaseExpression) -> list[tuple[str, cst.BaseExpression]] | str:
     """The paddle (name, value) pairs for one torch argument ([] to drop it), or why it is unsupported."""
     if name in row.unsupported:
@@ -312,10 +375,14 @@ class Rewriter(cst.CSTTransformer):
         # an unrelated node (a tuple's parentheses were once stripped that way)
         self._synthetic_parens: dict[int, cst.CSTNode] = {}
         self._statements: dict[int, cst.BaseSmallStatement] = {}   # call id -> the statement it becomes
+        self._markers: set[int] = set()
+        self._class_rows: list[Row | None] = []
+        self.instance_rows: dict[str, Row] = {}                             # decorators that are removed
         self._keep_alive: list[cst.CSTNode] = []
         self._expr_values: set[int] = set()         # calls that are whole expression statements
         self._assign_targets: dict[int, cst.BaseExpression] = {}   # value id -> its single assign target
         self._annotation_depth = 0
+        self._annotation_strings: dict[int, str] = {}    # string stand-ins for torch types in annotations
         self._no_visit: set[int] = set()            # arguments a row drops: nothing in them is reported
         self.table = table
         self.b = bindings
@@ -398,10 +465,22 @@ class Rewriter(cst.CSTTransformer):
         self._skip.add(id(node.name))
         self._class_is_module.append(node.name.value in self.module_classes)
         self._class_is_function.append(any(self.b.resolve(b.value) in AUTOGRAD_FUNCTIONS for b in node.bases))
+        self._class_rows.append(self._base_row(node))
+
+    def _base_row(self, node: cst.ClassDef) -> Row | None:
+        """The row of a torch layer this class derives from directly (`class BN(nn.BatchNorm2d)`), whose
+        argument conversion applies to the class's `super().__init__(...)`."""
+        for base in node.bases:
+            q = self.b.resolve(base.value)
+            row = self.table.lookup(q) if q else None
+            if row is not None and row.paddle and row.args is not None:
+                return row
+        return None
 
     def leave_ClassDef(self, original, updated):
         self._class_is_module.pop()
         self._class_is_function.pop()
+        self._class_rows.pop()
         return updated
 
     # -- references ----------------------------------------------------------------------------------
@@ -413,8 +492,20 @@ class Rewriter(cst.CSTTransformer):
         self._annotation_depth += 1
 
     def leave_Annotation(self, original, updated):
+        """An annotation holding a torch type with no paddle class is a string as a whole: Python
+        evaluates a class-level or parameter annotation (`fused: torch.jit.Final[bool]`), and a string
+        subscripted (`'torch.jit.Final'[bool]`) would fail."""
         self._annotation_depth -= 1
-        return updated
+        stand_ins, self._annotation_strings = self._annotation_strings, {}
+        if not stand_ins or isinstance(updated.annotation, cst.SimpleString):
+            return updated
+
+        class Unquote(cst.CSTTransformer):
+            def leave_SimpleString(self, o, u):
+                return cst.parse_expression(stand_ins[id(o)]) if id(o) in stand_ins else u
+
+        code = cst.Module([]).code_for_node(updated.annotation.visit(Unquote()))
+        return updated.with_changes(annotation=cst.SimpleString(repr(code)))
 
     def visit_Expr(self, node: cst.Expr) -> None:
         self._expr_values.add(id(node.value))
@@ -440,6 +531,21 @@ class Rewriter(cst.CSTTransformer):
     def leave_Expr(self, original: cst.Expr, updated: cst.Expr):
         return self._statements.get(id(updated.value), updated)
 
+    def visit_Decorator(self, node: cst.Decorator) -> bool:
+        expr = node.decorator.func if isinstance(node.decorator, cst.Call) else node.decorator
+        q = self.b.resolve(expr)
+        row = self.table.lookup(q) if q else None
+        if row is not None and row.rule == "marker":        # `@torch.jit.script`: nothing in eager paddle
+            self._markers.add(id(node))
+            return False
+        return True
+
+    def leave_Decorator(self, original: cst.Decorator, updated: cst.Decorator):
+        if id(original) in self._markers:
+            self.found += 1
+            return cst.RemoveFromParent()
+        return updated
+
     def visit_Call(self, node: cst.Call) -> None:
         if isinstance(node.func, cst.Attribute):
             self._call_funcs_attr.add(id(node.func))        # `ctx.save_for_backward(...)`: a method call
@@ -463,6 +569,11 @@ class Rewriter(cst.CSTTransformer):
         return super().on_visit(node)
 
     def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute) -> cst.BaseExpression:
+        row = self._attribute_owner(original.value)
+        if row is not None and original.attr.value in row.attributes:
+            self.found += 1
+            path = row.attributes[original.attr.value]
+            return cst.parse_expression(f"{cst.Module([]).code_for_node(updated.value)}.{path}")
         if self._ctx_names and self._ctx_names[-1] and isinstance(original.value, cst.Name) \
                 and original.value.value == self._ctx_names[-1] and id(original) not in self._call_funcs_attr:
             return self._ctx_attribute(original, updated)
@@ -504,7 +615,10 @@ class Rewriter(cst.CSTTransformer):
             if self._annotation_depth:
                 # a type with no paddle class (torch.device): the annotation becomes a string, which
                 # Python does not evaluate, so the module still imports
-                return cst.SimpleString(repr(cst.Module([]).code_for_node(original)))
+                text = cst.Module([]).code_for_node(original)
+                string = cst.SimpleString(repr(text))
+                self._annotation_strings[id(string)] = text
+                return string
             self.found += 1
             reason = row.reason if row and row.reason else ("used as a value; only its calls convert" if row else "no mapping")
             self.unsupported(original, q, reason)
@@ -529,18 +643,41 @@ class Rewriter(cst.CSTTransformer):
             return self._call_through_value(self._funcs[-1][original.func.value], original, updated)
         if self.b.resolve_other(original.func) == "functools.partial" and original.args:
             return self._partial(original, updated)
+        if self._class_rows and self._class_rows[-1] is not None and _is_super_init(original):
+            return self._super_init(self._class_rows[-1], original, updated)
         if isinstance(original.func, cst.Attribute):
             return self._method_call(original, updated)
         return updated
 
+    def _super_init(self, row: Row, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        """`super().__init__(c, eps=eps)` in a subclass of a torch layer: the layer's row converts the
+        arguments, as for a direct call."""
+        self.found += 1
+        plan = convert_args(row, list(updated.args))
+        if plan.args is None:
+            self.unsupported(original, row.torch + ".__init__", plan.reason)
+            return updated
+        return updated.with_changes(args=plan.args)
+
     def _call_through_value(self, q: str, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         """`norm_layer(c, eps=1e-3)` where norm_layer holds a torch class: its row's argument conversion.
         The value may be another callable at run time, so a call that does not fit is left alone."""
-        row = self.table.lookup(q)
-        if row is None or row.paddle is None or row.rule or row.args is None:
+        rows = [self.table.lookup(one) for one in q.split("|")]   # either class of a conditional
+        if any(r is None or r.paddle is None or r.args is None or (r.rule and len(rows) == 1) for r in rows):
             return updated
-        plan = convert_args(row, list(updated.args))
-        return updated if plan.args is None else updated.with_changes(args=plan.args)
+        explicit = [a for a in updated.args if a.star != "**"]
+        splats = [a for a in updated.args if a.star == "**"]
+        results = set()
+        for row in rows:               # the written arguments must convert the same way for each
+            plan = convert_args(row, explicit)
+            if plan.args is None:
+                return updated
+            results.add(cst.Module([]).code_for_node(updated.with_changes(args=plan.args)))
+        if len(results) != 1:
+            return updated
+        plan = convert_args(rows[0], explicit)
+        new = [*plan.args, *(_splat_kwargs(rows, a) for a in splats)]
+        return updated.with_changes(args=_fix_commas(new, list(updated.args)))
 
     def _partial(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         """`functools.partial(nn.BatchNorm2d, eps=1e-3, momentum=0.01)`: the bound arguments are
@@ -554,6 +691,20 @@ class Rewriter(cst.CSTTransformer):
             self.unsupported(original, q, plan.reason)
             return updated
         return updated.with_changes(args=[updated.args[0], *plan.args])
+
+    def _attribute_owner(self, receiver: cst.BaseExpression) -> Row | None:
+        """The layer row whose `attributes` apply to `receiver.x`: `self` in a subclass of a torch layer,
+        or a name/attribute holding one (`self.conv = nn.Conv2d(...)`)."""
+        d = dotted(receiver)
+        if d is None:
+            return None
+        if d == "self" and self._class_rows:
+            return self._class_rows[-1]
+        if "." not in d:
+            scope = self._func_ids[-1] if self._func_ids else 0
+            return self.instance_rows.get(f"{scope}:{d}") or (None if scope and f"{scope}:{d}" in self.assigned
+                                                              else self.instance_rows.get(f"0:{d}"))
+        return self.instance_rows.get(d)
 
     def _receiver_type(self, receiver: cst.BaseExpression) -> str:
         d = dotted(receiver)
@@ -680,11 +831,17 @@ def convert_module(module: cst.Module, table: Table | None = None, code: str | N
     analyzer = Analyzer(table)
     analyzer.walk(module)
     analyzer.bindings.finish()
+    if analyzer.bindings.star:
+        analyzer.bindings.bind_star_conventions(code if code is not None else module.code,
+                                                {t[2:] for t in analyzer.other_assigns | {a for a, _ in analyzer.assigns}
+                                                 if t.startswith("0:")})
     instances = analyzer.instance_types()
     rewriter = Rewriter(table, analyzer.bindings, instances, analyzer.module_classes, analyzer.class_values())
     rewriter.assigned = {t for t, _ in analyzer.assigns} | analyzer.other_assigns
+    rewriter.instance_rows = analyzer.instance_rows()
+    _helper_uses[0] = 0
     new = module.visit(rewriter)
-    new = imports.rewrite(new, analyzer.bindings, rewriter.needs_paddle)
+    new = imports.rewrite(new, analyzer.bindings, rewriter.needs_paddle, helpers=_helper_uses[0] > 0)
     unconverted = []
     if rewriter.unconverted:      # positions cost code generation: only when something is reported
         from porter.convert.lines import report_lines

@@ -10,12 +10,20 @@
   the file imports on paddle alone and only the marked line fails if it runs. (Keeping `import torch.nn
   as nn` next to `import paddle.nn as nn` would shadow one alias with the other.)
 - A torch name with no paddle counterpart (no row) is dropped from its import; its uses are marked.
+- At module level, a name imported from torch that has no paddle counterpart (no row, or a documented
+  unsupported one) is bound to a stand-in, `name = _porter_unsupported("torch.x.name")`, a class that
+  raises NotImplementedError when called: the module still imports when a dict, a default argument or
+  a base class refers to it, and only the code that really uses it fails, naming it. The small helper
+  is written once, before the first stand-in.
+- Inside `try:` guarded by `except ImportError` (or a broader handler), an import that loses a name
+  becomes `raise ImportError(...)` after the imports that remain, so the user's fallback runs, as it
+  would on a torch without that name (`try: from torch import _assert / except ImportError: def _assert`).
 """
 from __future__ import annotations
 
 import libcst as cst
 
-from porter.convert.names import Bindings, NewImport, module_name, name_expr
+from porter.convert.names import Bindings, NewImport, is_torch, module_name, name_expr
 
 
 _STATEMENT_CONTAINERS = (cst.Module, cst.BaseStatement, cst.BaseSuite, cst.Else, cst.Finally, cst.ExceptHandler,
@@ -47,12 +55,80 @@ class ImportRewriter(cst.CSTTransformer):
         self.needs_paddle = needs_paddle and "paddle" not in bindings.paddle
         self.emitted: set[str] = set()
         self.first_import_done = False
+        self._guarded_suites: set[int] = set()   # try bodies whose handlers catch ImportError
+        self._guard_depth: list[bool] = []
+        self._def_depth = 0                      # inside a def or class: no stand-ins
+        self.stand_ins = 0
+
+    def visit_FunctionDef(self, node) -> None:
+        self._def_depth += 1
+
+    def leave_FunctionDef(self, original, updated):
+        self._def_depth -= 1
+        return updated
+
+    def visit_ClassDef(self, node) -> None:
+        self._def_depth += 1
+
+    def leave_ClassDef(self, original, updated):
+        self._def_depth -= 1
+        return updated
+
+    def _stand_ins(self, stmt: cst.BaseSmallStatement) -> list[cst.BaseSmallStatement]:
+        """`name = _porter_unsupported("torch.x.name")` for each name this module-level import loses."""
+        if self._def_depth or not isinstance(stmt, cst.ImportFrom) or isinstance(stmt.names, cst.ImportStar):
+            return []
+        out = []
+        mod = module_name(stmt.module)
+        for alias in stmt.names:
+            local = alias.asname.name.value if alias.asname else alias.name.value
+            q = f"{mod}.{alias.name.value}"
+            if self.b.replacement(local, q) is not None:
+                continue
+            row = self.b.table.lookup(q)
+            if row is not None and (row.rule or row.paddle):      # its uses are written in full
+                continue
+            if self.b.table.aliases.get(q, q) in self.b.table.modules:
+                continue
+            out.append(cst.Assign(targets=[cst.AssignTarget(cst.Name(local))], value=cst.Call(
+                func=cst.Name(STAND_IN), args=[cst.Arg(cst.SimpleString(repr(q)))])))
+        self.stand_ins += len(out)
+        return out
+
+    def visit_Try(self, node: cst.Try) -> None:
+        if any(_catches_import_error(h.type) for h in node.handlers):
+            self._guarded_suites.add(id(node.body))
+
+    def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
+        self._guard_depth.append(id(node) in self._guarded_suites)
+
+    def leave_IndentedBlock(self, original, updated):
+        self._guard_depth.pop()
+        return updated
+
+    def _dropped(self, stmt: cst.BaseSmallStatement) -> list[str]:
+        """The torch names this import binds that have no paddle counterpart to import."""
+        out = []
+        if isinstance(stmt, cst.Import):
+            for alias in stmt.names:
+                full = module_name(alias.name)
+                if is_torch(full):
+                    local = alias.asname.name.value if alias.asname else full.split(".")[0]
+                    if self.b.replacement(local, full if alias.asname else local) is None and full != "torch":
+                        out.append(full)
+        elif isinstance(stmt, cst.ImportFrom) and not isinstance(stmt.names, cst.ImportStar):
+            mod = module_name(stmt.module)
+            for alias in stmt.names:
+                local = alias.asname.name.value if alias.asname else alias.name.value
+                if self.b.replacement(local, f"{mod}.{alias.name.value}") is None:
+                    out.append(f"{mod}.{alias.name.value}")
+        return out
 
     def _replace_import(self, node: cst.Import) -> list[cst.BaseSmallStatement]:
         keep, out = [], []
         for alias in node.names:
             full = module_name(alias.name)
-            if full.split(".")[0] != "torch":
+            if not is_torch(full):
                 keep.append(alias)      # not a torch alias (`import torch, os`: os stays)
                 continue
             local = alias.asname.name.value if alias.asname else full.split(".")[0]
@@ -87,9 +163,9 @@ class ImportRewriter(cst.CSTTransformer):
 
     def _is_torch_import(self, stmt: cst.BaseSmallStatement) -> bool:
         if isinstance(stmt, cst.Import):
-            return any(module_name(a.name).split(".")[0] == "torch" for a in stmt.names)
+            return any(is_torch(module_name(a.name)) for a in stmt.names)
         if isinstance(stmt, cst.ImportFrom) and stmt.module is not None and not stmt.relative:
-            return module_name(stmt.module).split(".")[0] == "torch"
+            return is_torch(module_name(stmt.module))
         return False
 
     def on_visit(self, node) -> bool:
@@ -114,13 +190,24 @@ class ImportRewriter(cst.CSTTransformer):
         if self.needs_paddle and not self.first_import_done:
             new_stmts.append(cst.Import(names=[cst.ImportAlias(name=cst.Name("paddle"))]))
         self.first_import_done = True
+        guarded = bool(self._guard_depth) and self._guard_depth[-1]
+        missing: list[str] = []
+        stand_ins: list[cst.BaseSmallStatement] = []
         for s in updated.body:
+            if guarded and self._is_torch_import(s):
+                missing += self._dropped(s)
+            elif self._is_torch_import(s):
+                stand_ins += self._stand_ins(s)
             if isinstance(s, cst.Import) and self._is_torch_import(s):
                 new_stmts.extend(self._replace_import(s))
             elif isinstance(s, cst.ImportFrom) and self._is_torch_import(s):
                 new_stmts.extend(self._replace_import_from(s))
             else:
                 new_stmts.append(s)
+        new_stmts.extend(stand_ins)
+        if missing:
+            new_stmts.append(cst.Raise(exc=cst.Call(func=cst.Name("ImportError"), args=[cst.Arg(cst.SimpleString(
+                repr(f"porter: no paddle counterpart for {', '.join(missing)}")))])))
         # one statement per line; drop exact repeats (`import torch` + `import torch.nn` → one `import paddle`)
         lines = []
         for stmt in new_stmts:
@@ -147,6 +234,15 @@ class ImportRewriter(cst.CSTTransformer):
         return code.startswith("import paddle") or code.startswith("from paddle")
 
 
+def _catches_import_error(handler_type) -> bool:
+    if handler_type is None:
+        return True                       # a bare `except:`
+    if isinstance(handler_type, cst.Tuple):
+        return any(_catches_import_error(e.value) for e in handler_type.elements)
+    name = handler_type.attr.value if isinstance(handler_type, cst.Attribute) else getattr(handler_type, "value", None)
+    return name in ("ImportError", "ModuleNotFoundError", "Exception", "BaseException")
+
+
 def _fix_alias_commas(aliases, fresh: bool = False):
     aliases = list(aliases)
     out = []
@@ -160,9 +256,61 @@ def _fix_alias_commas(aliases, fresh: bool = False):
     return out
 
 
-def rewrite(module: cst.Module, bindings: Bindings, needs_paddle: bool) -> cst.Module:
+STAND_IN = "_porter_unsupported"
+_STAND_IN_DEF = f'''
+def {STAND_IN}(name):
+    """porter: a torch API with no paddle counterpart; the module imports, a call raises."""
+    class Unsupported:
+        def __init__(self, *args, **kwargs):
+            raise NotImplementedError(f"{{name}} has no paddle counterpart (porter left its uses unconverted)")
+    Unsupported.__name__ = Unsupported.__qualname__ = name.rsplit(".", 1)[-1]
+    return Unsupported
+'''
+
+
+_KWARGS_DEF = '''
+def _porter_kwargs(kwargs, rename, drop, refuse, unsupported):
+    """porter: torch keyword arguments passed through ** to a paddle call, converted at run time."""
+    out = {}
+    for key, value in kwargs.items():
+        if key in drop or (key in unsupported and value is None):
+            continue
+        if key in refuse or key in unsupported:
+            raise TypeError(f"porter: {key}={value!r} passed through ** needs converting for paddle; pass it explicitly")
+        out[rename.get(key, key)] = value
+    return out
+'''
+
+# helpers the conversion may call, each written once into a file that uses it
+HELPERS = {STAND_IN: _STAND_IN_DEF, "_porter_kwargs": _KWARGS_DEF}
+
+
+def add_helpers(module: cst.Module) -> cst.Module:
+    """Each helper the converted code calls goes right before the first top-level statement using it."""
+    code = module.code
+    for name, source in HELPERS.items():
+        if f"{name}(" not in code or f"def {name}(" in code:
+            continue
+        body = list(module.body)
+        for i, stmt in enumerate(body):
+            if f"{name}(" in module.code_for_node(stmt):
+                helper = cst.parse_module(source).body
+                helper = [helper[0].with_changes(leading_lines=[cst.EmptyLine()] if i else [])]
+                lead = list(getattr(stmt, "leading_lines", ()))
+                blank = sum(1 for ln in lead[:2] if ln.comment is None)
+                nxt = stmt.with_changes(leading_lines=[cst.EmptyLine()] * max(0, 2 - blank) + lead) \
+                    if hasattr(stmt, "leading_lines") else stmt
+                body[i:i + 1] = [*helper, nxt]
+                break
+        module = module.with_changes(body=body)
+    return module
+
+
+def rewrite(module: cst.Module, bindings: Bindings, needs_paddle: bool, helpers: bool = False) -> cst.Module:
     rewriter = ImportRewriter(bindings, needs_paddle)
     module = module.visit(rewriter)
+    if rewriter.stand_ins or helpers:
+        module = add_helpers(module)
     if rewriter.needs_paddle and not rewriter.first_import_done:
         module = _prepend_import_paddle(module)
     return module

@@ -17,6 +17,15 @@ import libcst as cst
 from porter.mappings import Table
 
 TORCH_ROOTS = ("torch",)
+# the packages whose APIs the tables map: torch, and the torchvision pieces model code imports
+SOURCE_ROOTS = ("torch", "torchvision")
+_own_package: str | None = None      # the package being converted is never treated as a source API
+
+
+def set_own_package(name: str | None) -> None:
+    """A directory run converting `torchvision` itself keeps its own `from torchvision import ...`."""
+    global _own_package
+    _own_package = name
 
 
 def dotted(expr: cst.BaseExpression) -> str | None:
@@ -48,7 +57,8 @@ def module_name(node: cst.BaseExpression) -> str:
 
 
 def is_torch(qualname: str) -> bool:
-    return qualname.split(".", 1)[0] in TORCH_ROOTS
+    root = qualname.split(".", 1)[0]
+    return root in SOURCE_ROOTS and root != _own_package
 
 
 def name_expr(qualname: str) -> cst.BaseExpression:
@@ -86,6 +96,7 @@ class Bindings:
     paddle: dict[str, str] = field(default_factory=dict)    # local name -> paddle qualname after conversion
     # per old local name: the import that replaces it, or None when it cannot be imported statically
     plan: dict[str, NewImport | None] = field(default_factory=dict)
+    star: bool = False                                       # the file has a `from x import *`
 
     # -- analysis -------------------------------------------------------------------------------------
     def add_import(self, node: cst.Import) -> None:
@@ -107,6 +118,7 @@ class Bindings:
 
     def add_import_from(self, node: cst.ImportFrom) -> None:
         if isinstance(node.names, cst.ImportStar):
+            self.star = True
             return
         mod = module_name(node.module) if node.module is not None else ""
         if node.relative or not is_torch(mod):
@@ -131,6 +143,18 @@ class Bindings:
         for local, q in self.other.items():       # paddle the file already imports (a partial port)
             if q == "paddle" or q.startswith("paddle."):
                 self.paddle.setdefault(local, q)
+
+    def bind_star_conventions(self, code: str, assigned: set[str]) -> None:
+        """`from .activations import *` can bring torch's conventional names (`torch`, `nn`, `F`) from a
+        sibling module: a file with a star import that uses one it never binds gets the torch meaning.
+        They are not planned as imports: their uses are written from `paddle` (imported here), which
+        does not depend on what the star import brings after conversion."""
+        import re
+        for local, q in (("torch", "torch"), ("nn", "torch.nn"), ("F", "torch.nn.functional")):
+            if local in self.torch or local in self.foreign or local in assigned:
+                continue
+            if re.search(rf"(?<![\w.]){local}\.\w", code):
+                self.torch[local] = q
 
     def replacement(self, local: str, q: str) -> NewImport | None:
         t = self.table

@@ -248,8 +248,13 @@ def _convert_dependencies(path: Path, rel: str, dst: Path) -> FileResult:
     return FileResult(rel, copied=True, dependencies=changes)
 
 
-def _convert_job(job: tuple[str, str, str]) -> FileResult:
-    return _convert_file(Path(job[0]), job[1], Path(job[2]))
+def _convert_job(job: tuple[str, str, str, str | None]) -> FileResult:
+    from porter.convert.names import set_own_package
+    set_own_package(job[3])
+    try:
+        return _convert_file(Path(job[0]), job[1], Path(job[2]))
+    finally:
+        set_own_package(None)
 
 
 PARALLEL_MIN_FILES = 16     # below this a process pool costs more than it saves
@@ -263,8 +268,9 @@ def _convert_dir(src: Path, out: Path, force: bool, jobs: int | None = None, pro
         raise InputError(f"{out}: already exists and is not empty (pass --force to write into it)")
     report = ConversionReport(str(src), str(out))
     results: dict[str, FileResult] = {}
-    python: list[tuple[str, str, str]] = []
+    python: list[tuple[str, str, str, str | None]] = []
     order: list[str] = []
+    own = src.resolve().name if (src / "__init__.py").exists() else None
     for dirpath, dirnames, filenames in os.walk(src):
         dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not (Path(dirpath) / d).is_symlink())
         for name in sorted(filenames):
@@ -279,7 +285,7 @@ def _convert_dir(src: Path, out: Path, force: bool, jobs: int | None = None, pro
                 _copy(path, out / rel)
                 results[rel] = FileResult(rel, copied=True)
             else:
-                python.append((str(path), rel, str(out / rel)))
+                python.append((str(path), rel, str(out / rel), own))
     jobs = jobs or os.cpu_count() or 1
     done = 0
     if jobs > 1 and len(python) >= PARALLEL_MIN_FILES:

@@ -27,6 +27,17 @@ import numpy as np
 
 CASES_DIR = Path(__file__).parent / "cases"
 
+
+def _torch_side_packages() -> None:
+    """torchvision where the venv has none: the reference classes in torch_side/ (see its README)."""
+    import importlib.util
+    import sys
+    if importlib.util.find_spec("torchvision") is None:
+        sys.path.append(str(Path(__file__).parent / "torch_side"))
+
+
+_torch_side_packages()
+
 PRELUDE = """\
 import torch
 import torch.nn as nn
@@ -171,6 +182,7 @@ def run_form(case: Case, kind: str, snippet: str, seed: int = 0):
     values = make_inputs(case.inputs, seed)
     t_env: dict[str, Any] = {k: to_torch(v) for k, v in values.items()}
     p_env: dict[str, Any] = {k: to_paddle(v) for k, v in values.items()}
+    t_env["__name__"] = p_env["__name__"] = "porter_case"    # a module name, as TorchScript's markers expect
     exec(PRELUDE, t_env)  # noqa: S102 - test snippets from this repository
     torch.manual_seed(seed)
     paddle.seed(seed)

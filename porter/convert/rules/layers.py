@@ -208,3 +208,25 @@ def upsample(row, call: cst.Call, ctx):
                                "paddle, and the mode does not say how many: write a tuple")
         call = _replace(call, size[0], cst.parse_expression(repr([int(size[1].value.evaluated_value)] * rank)))
     return _finish(row, call, ctx)
+
+
+# -- frozen batch norm ---------------------------------------------------------------------------
+@rule("layer_frozen_batchnorm")
+def frozen_batchnorm(row, call: cst.Call, ctx):
+    """torchvision's `FrozenBatchNorm2d(n, eps)`: batch norm on fixed statistics whose scale and shift
+    are buffers. Paddle's BatchNorm2D with `use_global_stats=True` (the row's `add`) normalises with the
+    running statistics in train mode too; `ParamAttr(trainable=False)` keeps the scale and shift out of
+    the gradients and the optimizer, as torch's buffers are."""
+    new = _finish(row, call, ctx)
+    if isinstance(new, Unsupported):
+        return new
+    frozen = cst.Call(func=ctx.emit("paddle.ParamAttr"), args=[cst.Arg(
+        cst.Name("False"), keyword=cst.Name("trainable"),
+        equal=cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")))])
+    args = list(new.args)
+    extra = [cst.Arg(frozen, keyword=cst.Name(k), equal=cst.AssignEqual(
+        whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")))
+        for k in ("weight_attr", "bias_attr")]
+    comma = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+    args = [a.with_changes(comma=comma) for a in args] + [extra[0].with_changes(comma=comma), extra[1]]
+    return new.with_changes(args=args)

@@ -3,6 +3,9 @@
 - `assert_statement`: `torch._assert(cond, msg)` as a statement becomes `assert cond, msg` (it is
   torch's traceable assert; paddle has none, and in eager mode both raise AssertionError on a false
   condition). Used inside an expression it stays unconverted.
+- `marker`: tracer/compiler markers with no meaning in eager paddle (`torch.fx.wrap`, `torch.jit.script`,
+  `torch.compile`, ...): as a decorator or a whole statement they are removed (the engine removes
+  decorators, see `Rewriter.leave_Decorator`); `marker(f)` elsewhere is `f` itself.
 - `negate`: `torch.jit.is_scripting()` is `not paddle.in_dynamic_mode()` (True only under
   paddle.jit.to_static), the row's target negated.
 """
@@ -61,3 +64,13 @@ def buffer(row, call: cst.Call, ctx):
                         args=[cst.Arg(cst.SimpleString(repr(target.attr.value)), comma=cst.Comma(
                             whitespace_after=cst.SimpleWhitespace(" "))), cst.Arg(data)])
     return ctx.replace_statement(call, cst.Expr(register))
+
+
+@rule("marker")
+def marker(row, call: cst.Call, ctx):
+    if ctx.is_statement(ctx.current_call):
+        return ctx.replace_statement(call, cst.RemoveFromParent())
+    args = [a for a in call.args if a.keyword is None and not a.star]   # keywords (mode=, backend=) go too
+    if len(args) == 1 and not any(a.star for a in call.args) and not isinstance(args[0].value, cst.SimpleString):
+        return args[0].value.with_changes(lpar=[], rpar=[]) if hasattr(args[0].value, "lpar") else args[0].value
+    return Unsupported("converts as a decorator, a whole statement, or `marker(fn)` (which is fn itself in eager paddle)")

@@ -25,6 +25,7 @@ from __future__ import annotations
 import libcst as cst
 
 from porter.convert.rules import Unsupported, generic, rule
+from porter.convert.names import dotted
 
 # Receivers that are modules, never tensors (the engine does not track non-torch imports).
 _MODULES = frozenset({
@@ -73,6 +74,33 @@ def _number(expr: cst.BaseExpression) -> bool:
     if isinstance(expr, cst.UnaryOperation) and isinstance(expr.operator, (cst.Minus, cst.Plus)):
         expr = expr.expression
     return isinstance(expr, (cst.Integer, cst.Float)) and not expr.lpar
+
+
+def _scalar(expr: cst.BaseExpression) -> bool:
+    """A number, or arithmetic that involves a `math.` value and at most plain names
+    (`std * math.sqrt(2.)`): taken as a Python scalar. Were a name a tensor after all, paddle's `scale_`
+    raises for more than one element (measured), so a wrong guess is loud, not silent."""
+    if _number(expr):
+        return True
+    if isinstance(expr, cst.UnaryOperation) and isinstance(expr.operator, (cst.Minus, cst.Plus)):
+        return _scalar(expr.expression)
+    d = dotted(expr.func) if isinstance(expr, cst.Call) else dotted(expr)
+    if d is not None and d.startswith("math."):
+        return True
+    if isinstance(expr, cst.BinaryOperation):
+        sides = (expr.left, expr.right)
+        return all(_scalar(e) or isinstance(e, cst.Name) for e in sides) and any(_scalar(e) for e in sides) \
+            and any(_math(e) for e in sides)
+    return False
+
+
+def _math(expr: cst.BaseExpression) -> bool:
+    d = dotted(expr.func) if isinstance(expr, cst.Call) else dotted(expr)
+    if d is not None and d.startswith("math."):
+        return True
+    if isinstance(expr, cst.BinaryOperation):
+        return _math(expr.left) or _math(expr.right)
+    return isinstance(expr, cst.UnaryOperation) and _math(expr.expression)
 
 
 def _operand(call: cst.Call, name: str) -> cst.Arg | None:
@@ -165,7 +193,7 @@ def tensor_add(row, call: cst.Call, ctx):
         return None
     arg = _operand(call, "other")
     alpha = any(a.keyword is not None and a.keyword.value == "alpha" for a in call.args)
-    if arg is not None and _number(arg.value):
+    if arg is not None and (_number(arg.value) or _scalar(arg.value)):
         name = row.method_name
         if name == "add":
             return Unsupported(f"paddle's Tensor.add needs a tensor operand; write `x + {_code(arg.value)}`")
