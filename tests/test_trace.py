@@ -24,9 +24,8 @@ def _installed(name: str) -> bool:
         return False
 
 
-needs_trace = pytest.mark.skipif(not (_installed("x2paddle") and _installed("onnx")),
+needs_trace = pytest.mark.skipif(not all(_installed(p) for p in ("x2paddle", "onnx", "onnxscript")),
                                  reason="the trace extra is not installed: pip install -e '.[trace]'")
-needs_exporter = pytest.mark.skipif(not _installed("onnxscript"), reason="torch's ONNX exporter needs onnxscript")
 
 
 def run(args, capsys):
@@ -78,16 +77,30 @@ def test_check_accepts_a_trace_port_and_names_the_route(cnn_port, tmp_path, caps
 
 @needs_trace
 def test_baked_batch_size_is_said_and_never_passes(tmp_path, capsys):
-    # torch.zeros(x.shape[0], 5): X2Paddle stores the example's (2, 5) tensor as a parameter
-    code, stdout, stderr = run(["convert", f"{MODELS}:BakedZeros", "--route", "trace", "--input", "2,8",
+    # int(x.shape[0]): torch.jit.trace keeps 2, and torch.export cannot keep the batch dynamic either
+    code, stdout, stderr = run(["convert", f"{MODELS}:BakedInt", "--route", "trace", "--input", "2,8",
                                 "-o", tmp_path / "out"], capsys)
     assert code == 1, stdout + stderr
     assert "parity at batch 2: match" in stdout and "parity at batch 3: MISMATCH" in stdout
     assert "baked batch size 2" in stdout and "verdict: FAIL" in stdout
+    assert "also tried trace via ONNX export (torch.onnx + X2Paddle): baked batch size 2" in stdout
     assert not json.loads((tmp_path / "out" / "porter_port.json").read_text())["parity"]["passed"]
     # and `check` on that port says the same
-    code, stdout, _ = run(["check", f"{MODELS}:BakedZeros", "--paddle-path", tmp_path / "out", "--input", "2,8"], capsys)
+    code, stdout, _ = run(["check", f"{MODELS}:BakedInt", "--paddle-path", tmp_path / "out", "--input", "2,8"], capsys)
     assert code == 1 and "baked batch size 2" in stdout and "❌ FAIL" in stdout
+
+
+@needs_trace
+def test_custom_autograd_function_is_rescued_by_the_onnx_export(tmp_path, capsys):
+    # torch.jit.trace records a PythonOp X2Paddle cannot map; torch.onnx.export inlines the Function
+    code, stdout, stderr = run(["convert", f"{MODELS}:CustomFn", "--route", "trace", "--input", "4,8",
+                                "-o", tmp_path / "out"], capsys)
+    assert code == 0, stdout + stderr
+    assert "verdict: PASS (trace via ONNX export (torch.onnx + X2Paddle))" in stdout
+    assert "prim::PythonOp" in stdout and "torch.onnx.export: dynamic batch" in stdout
+    assert "parity at batch 5: match" in stdout
+    code, stdout, _ = run(["check", f"{MODELS}:CustomFn", "--paddle-path", tmp_path / "out", "--input", "4,8"], capsys)
+    assert code == 0 and "(route: trace via ONNX export (torch.onnx + X2Paddle))" in stdout
 
 
 @needs_trace
@@ -111,17 +124,17 @@ def test_data_dependent_branch_is_not_a_pass(tmp_path, capsys):
 
 @needs_trace
 def test_x2paddle_failure_is_one_line_exit_2(tmp_path, capsys):
-    # a custom autograd Function: the trace holds a PythonOp X2Paddle cannot map (it would exit 0)
-    code, stdout, stderr = run(["convert", f"{MODELS}:CustomFn", "--route", "trace", "--input", "4,8",
+    # torch.einsum: neither way to trace gives X2Paddle something it maps (X2Paddle itself would exit 0)
+    code, stdout, stderr = run(["convert", f"{MODELS}:Einsum", "--route", "trace", "--input", "2,8",
                                 "-o", tmp_path / "out"], capsys)
     assert code == 2
     lines = stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("porter: error: X2Paddle failed") and "prim::PythonOp" in lines[0]
+    assert len(lines) == 1 and lines[0].startswith("porter: error: X2Paddle could not port")
+    assert "aten::einsum" in lines[0] and "Einsum" in lines[0]
     assert "Traceback" not in stderr + stdout
 
 
 @needs_trace
-@needs_exporter
 def test_onnx_from_torch_default_exporter_converts_and_matches(tmp_path, capsys):
     import onnx
     import torch

@@ -78,7 +78,7 @@ def _extend_x2paddle() -> None:
         aten.aten_unflatten = simple("paddle.unflatten", ["axis", "shape"])
 
 
-def _trace(job: dict, result: dict) -> None:
+def _model_and_examples(job: dict):
     import numpy as np
     import torch
     from porter.entry import load_entry
@@ -93,6 +93,35 @@ def _trace(job: dict, result: dict) -> None:
     with np.load(job["examples"], allow_pickle=False) as data:
         keys = sorted(data.files, key=lambda k: (len(k), k))
         examples = [torch.from_numpy(np.array(data[k])) for k in keys]
+    return model, examples
+
+
+def _export(job: dict, result: dict) -> None:
+    """torch.onnx.export (torch 2.13: the dynamo exporter, torch.export underneath) with the batch dimension
+    dynamic, then the ONNX route: a second way to trace, which inlines autograd Functions and keeps
+    `x.shape[0]` symbolic."""
+    import torch
+    model, examples = _model_and_examples(job)
+    path = job["onnx"]
+    batch = torch.export.Dim("batch")
+    dynamic = tuple({0: batch} if x.ndim else None for x in examples)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(model, tuple(examples), path, dynamic_shapes=dynamic)
+        result["export"] = "dynamic batch"
+    except Exception as e:      # e.g. the batch is specialised by the model's code
+        print(f"porter: dynamic-batch export failed ({type(e).__name__}); exporting at the example's shapes")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(model, tuple(examples), path)
+        result["export"] = f"static shapes (dynamic batch failed: {type(e).__name__})"
+    _onnx(dict(job, model=path), result)
+
+
+def _trace(job: dict, result: dict) -> None:
+    import torch
+    model, examples = _model_and_examples(job)
     _no_static_export()
     # torch.jit.trace re-runs the model to compare graphs (check_trace) and refuses models whose graph
     # varies between runs (nn.MultiheadAttention's fast path): porter's parity check judges the port instead
@@ -162,7 +191,7 @@ def main(argv: list[str]) -> int:
     try:
         import x2paddle
         result["x2paddle"] = getattr(x2paddle, "__version__", "?")
-        (_trace if job["mode"] == "trace" else _onnx)(job, result)
+        {"trace": _trace, "onnx": _onnx, "export": _export}[job["mode"]](job, result)
         result["ok"] = True
     except SystemExit as e:
         said = [l for l in tail.lines if not l.startswith("[")] or tail.lines
@@ -170,8 +199,10 @@ def main(argv: list[str]) -> int:
     except BaseException as e:   # noqa: BLE001 - reported to the parent, which decides
         tb = traceback.extract_tb(e.__traceback__)
         where = f" (at {tb[-1].filename}:{tb[-1].lineno})" if tb else ""
-        msg = str(e).strip().splitlines()
-        result["error"] = f"{type(e).__name__}: {msg[-1] if msg else ''}{where}"
+        import re
+        text = re.sub(r"\x1b\[[0-9;]*m", "", str(e))
+        msg = [l for l in text.strip().splitlines() if l.strip() and not l.startswith("(Refer to")]
+        result["error"] = f"{type(e).__name__}: {msg[-1 if type(e).__name__ != 'TorchExportError' else 0][:300] if msg else ''}{where}"
         result["traceback"] = traceback.format_exc()
     sys.stdout = tail.stream
     with open(job["result"], "w", encoding="utf-8") as f:

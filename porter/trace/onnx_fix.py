@@ -53,6 +53,93 @@ def _reduce_axes_to_attributes(graph, changes: list[str]) -> None:
             changes.append(f"{n.op_type} {n.name}: axes input -> attribute {axes}")
 
 
+def _decompose(graph, opset: int, changes: list[str]) -> None:
+    """Newer ops X2Paddle has no mapping for, written with older ones it maps (same arithmetic):
+    HardSwish (opset 14) -> x * HardSigmoid(x, 1/6, 1/2); LayerNormalization (opset 17) -> mean/variance
+    over the trailing axes, as torch computes it (biased variance, eps inside the square root)."""
+    import numpy as np
+    from onnx import helper, numpy_helper
+    nodes = []
+    for n in graph.node:
+        if n.op_type == "HardSwish" and n.domain in ("", "ai.onnx"):
+            hs = f"{n.output[0]}__porter_hsig"
+            nodes += [helper.make_node("HardSigmoid", [n.input[0]], [hs], alpha=1.0 / 6, beta=0.5),
+                      helper.make_node("Mul", [n.input[0], hs], [n.output[0]], name=n.name)]
+            changes.append(f"HardSwish {n.name}: x * HardSigmoid(x) (X2Paddle has no HardSwish)")
+        elif n.op_type == "LayerNormalization" and n.domain in ("", "ai.onnx") and \
+                not any(o for o in n.output[1:]):
+            attrs = {a.name: helper.get_attribute_value(a) for a in n.attribute}
+            axis, eps = int(attrs.get("axis", -1)), float(attrs.get("epsilon", 1e-5))
+            if axis >= 0:          # needs the rank: leave it (X2Paddle will name the op)
+                nodes.append(n)
+                continue
+            axes = list(range(axis, 0))
+            p = f"{n.output[0]}__porter_ln"
+            eps_name = f"{p}_eps"
+            graph.initializer.append(numpy_helper.from_array(np.array(eps, dtype=np.float32), eps_name))
+
+            def mean(x, out):
+                if opset >= 18:
+                    graph.initializer.append(numpy_helper.from_array(np.array(axes, dtype=np.int64), f"{out}_axes"))
+                    return helper.make_node("ReduceMean", [x, f"{out}_axes"], [out], keepdims=1)
+                return helper.make_node("ReduceMean", [x], [out], axes=axes, keepdims=1)
+            x = n.input[0]
+            nodes += [mean(x, f"{p}_mean"), helper.make_node("Sub", [x, f"{p}_mean"], [f"{p}_d"]),
+                      helper.make_node("Mul", [f"{p}_d", f"{p}_d"], [f"{p}_sq"]), mean(f"{p}_sq", f"{p}_var"),
+                      helper.make_node("Add", [f"{p}_var", eps_name], [f"{p}_ve"]),
+                      helper.make_node("Sqrt", [f"{p}_ve"], [f"{p}_sd"])]
+            has_scale = len(n.input) > 1 and n.input[1]
+            has_bias = len(n.input) > 2 and n.input[2]
+            norm = n.output[0] if not (has_scale or has_bias) else f"{p}_n"
+            nodes.append(helper.make_node("Div", [f"{p}_d", f"{p}_sd"], [norm]))
+            if has_scale:
+                scaled = n.output[0] if not has_bias else f"{p}_s"
+                nodes.append(helper.make_node("Mul", [norm, n.input[1]], [scaled]))
+                norm = scaled
+            if has_bias:
+                nodes.append(helper.make_node("Add", [norm, n.input[2]], [n.output[0]], name=n.name))
+            changes.append(f"LayerNormalization {n.name}: mean/variance/sqrt (X2Paddle has no LayerNormalization)")
+        elif n.op_type == "Gemm" and len(n.input) == 2:     # a Linear without bias: X2Paddle reads input C
+            init = {t.name: t for t in graph.initializer}
+            attrs = {a.name: helper.get_attribute_value(a) for a in n.attribute}
+            b = init.get(n.input[1])
+            width = (b.dims[0] if attrs.get("transB", 0) else b.dims[1]) if b is not None and len(b.dims) == 2 else 1
+            zero = f"{n.output[0]}__porter_c"
+            graph.initializer.append(numpy_helper.from_array(np.zeros([width], dtype=np.float32), zero))
+            n.input.append(zero)
+            changes.append(f"Gemm {n.name}: zero bias C added (X2Paddle reads C unconditionally)")
+            nodes.append(n)
+        else:
+            nodes.append(n)
+    if len(nodes) != len(graph.node) or any("__porter_c" in i for n in nodes for i in n.input):
+        del graph.node[:]
+        graph.node.extend(nodes)
+
+
+def _shape_slices(graph, changes: list[str]) -> None:
+    """Shape's `start`/`end` (opset 15, what the exporter writes for `x.shape[0]`) are ignored by X2Paddle,
+    which then returns the whole shape: Shape(x, start, end) -> Slice(Shape(x), start, end)."""
+    import numpy as np
+    from onnx import helper, numpy_helper
+    nodes = []
+    for n in graph.node:
+        attrs = {a.name: helper.get_attribute_value(a) for a in n.attribute}
+        if n.op_type == "Shape" and ("start" in attrs or "end" in attrs):
+            full = f"{n.output[0]}__porter_shape"
+            start, end = int(attrs.get("start", 0)), int(attrs.get("end", 2**62))
+            names = [f"{full}_{k}" for k in ("starts", "ends", "axes")]
+            for name, v in zip(names, (start, end, 0)):
+                graph.initializer.append(numpy_helper.from_array(np.array([v], dtype=np.int64), name))
+            nodes += [helper.make_node("Shape", [n.input[0]], [full]),
+                      helper.make_node("Slice", [full, *names], [n.output[0]], name=n.name)]
+            changes.append(f"Shape {n.name}: start/end as a Slice (X2Paddle ignores them)")
+        else:
+            nodes.append(n)
+    if len(nodes) != len(graph.node):
+        del graph.node[:]
+        graph.node.extend(nodes)
+
+
 def _drop_default_attributes(graph, changes: list[str]) -> None:
     for n in graph.node:
         keep = []
@@ -87,6 +174,7 @@ def fix_model(src: str, dst: str) -> list[str]:
         raise OnnxFixError(f"{src}: invalid ONNX model: {str(e).strip().splitlines()[0]}") from None
     changes: list[str] = []
     version = _opset(model)
+    _decompose(model.graph, version, changes)
     if version > X2PADDLE_MAX_OPSET:
         try:
             from onnx import version_converter
@@ -96,6 +184,7 @@ def fix_model(src: str, dst: str) -> list[str]:
             changes.append(f"opset {version} kept (onnx.version_converter: {str(e).strip().splitlines()[0][:120]});"
                            f" reductions rewritten by porter")
             _reduce_axes_to_attributes(model.graph, changes)
+    _shape_slices(model.graph, changes)
     _drop_default_attributes(model.graph, changes)
     onnx.save(model, dst)
     return changes

@@ -228,6 +228,9 @@ def trace_convert(entry: str, out: str | Path, *, inputs: list[np.ndarray], seco
                   trace_inputs: list[np.ndarray], path: str | None = None, kwargs: dict | None = None,
                   force: bool = False, device: str = "cpu", rtol=None, atol=None, timeout: float | None = None,
                   seed: int = 0) -> Outcome:
+    """Two ways to trace, each judged: X2Paddle's torch.jit.trace route first; when it fails or its port
+    does not pass, torch.onnx.export with a dynamic batch and X2Paddle's ONNX decoder. The port that
+    passes is written to OUT (else the better one, with both stories told)."""
     import torch
 
     from porter.parity.check import perturb_initial_bn_stats
@@ -251,39 +254,107 @@ def trace_convert(entry: str, out: str | Path, *, inputs: list[np.ndarray], seco
     perturb_initial_bn_stats(model, seed)      # a wrong BatchNorm mapping cannot hide behind 0/1 statistics
     model.eval()
     torch.save(model.state_dict(), out / TORCH_STATE)
+    seconds = {"build": time.monotonic() - t0}
+    attempts: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="porter-trace-") as tmp:
         _save_npz(Path(tmp) / "examples.npz", trace_inputs)
-        job = {"mode": "trace", "entry": f"{target.module}:{target.attr}", "path": str(target.root), "kwargs": kwargs,
-               "state": str((out / TORCH_STATE).resolve()), "examples": str(Path(tmp) / "examples.npz")}
-        t1 = time.monotonic()
-        result = run_worker(job, out, timeout)
-        t2 = time.monotonic()
-    fixes = clean_code(out / CODE)
-    manifest = {"schema": MANIFEST_SCHEMA, "route": "trace", "tool": f"x2paddle {result.get('x2paddle')}",
-                "entry": entry, "kwargs": kwargs, "code": CODE, "class": port_class(out / CODE), "weights": WEIGHTS,
+        export_examples = trace_inputs if trace_inputs[0].shape[0] > 1 else [np.concatenate([x, x]) for x in trace_inputs]
+        _save_npz(Path(tmp) / "export.npz", export_examples)
+        base = {"entry": f"{target.module}:{target.attr}", "path": str(target.root), "kwargs": kwargs,
+                "state": str((out / TORCH_STATE).resolve())}
+        for mode in ("trace", "export"):
+            folder = Path(tmp) / mode
+            job = dict(base, mode=mode, examples=str(Path(tmp) / ("examples.npz" if mode == "trace" else "export.npz")),
+                       onnx=str(Path(tmp) / "exported.onnx"), fixed=str(Path(tmp) / "fixed.onnx"))
+            a = _attempt(mode, job, folder, model, entry, kwargs, inputs, second_inputs, trace_inputs, device, rtol,
+                         atol, timeout)
+            attempts.append(a)
+            seconds[mode] = a["seconds"]
+            if a.get("report") is not None and a["report"].passed:
+                break
+        chosen = _choose(attempts)
+        if chosen is None:
+            raise TraceError(f"X2Paddle could not port {entry}: "
+                             + "; ".join(f"{ROUTE_NAMES[a['mode']]}: {a['error']}" for a in attempts))
+        for name in (CODE, WEIGHTS, LOG):
+            if (chosen["dir"] / name).exists():
+                shutil.copyfile(chosen["dir"] / name, out / name)
+    report, manifest, fixes = chosen["report"], chosen["manifest"], chosen["fixes"]
+    for a in attempts:
+        if a is not chosen:
+            report.notes.insert(0, f"also tried {ROUTE_NAMES[a['mode']]}: {_attempt_story(a)}")
+    report.model = entry
+    report.weights = {"source": f"{WEIGHTS} (written by X2Paddle from the torch weights in {TORCH_STATE})",
+                      "tensors": len(chosen["layer"].state_dict()), "unused": len(chosen["layer"].porter_unused_weights)}
+    manifest["parity"] = {"passed": report.passed, **report.baked}
+    manifest["attempts"] = [{"route": ROUTE_NAMES[a["mode"]], "result": _attempt_story(a)} for a in attempts]
+    _write_port_files(out, manifest, report)
+    seconds["x2paddle"] = sum(a["x2paddle"] for a in attempts)
+    return Outcome(out, manifest["route"], report, _summary(out, manifest, report, fixes, seconds), seconds)
+
+
+def _attempt_story(a: dict) -> str:
+    if a.get("report") is None:
+        return f"failed: {a['error']}"
+    if a["report"].passed:
+        return "passed"
+    baked = a["report"].baked
+    if baked.get("batch_baked"):
+        return f"baked batch size {baked.get('example_batch')}"
+    if baked.get("branch_baked"):
+        return "baked a data-dependent branch"
+    return "does not match"
+
+
+def _choose(attempts: list[dict]) -> dict | None:
+    judged = [a for a in attempts if a.get("report") is not None]
+    if not judged:
+        return None
+    for a in judged:
+        if a["report"].passed:
+            return a
+    at_example = [a for a in judged if all(c.passed for c in a["report"].outputs)]
+    return (at_example or judged)[0]
+
+
+def _attempt(mode, job, folder, model, entry, kwargs, inputs, second_inputs, trace_inputs, device, rtol, atol, timeout):
+    """One X2Paddle run and its judgement; errors are kept (the other attempt may still work)."""
+    t0 = time.monotonic()
+    a: dict = {"mode": mode, "dir": folder, "report": None, "error": None, "x2paddle": 0.0}
+    try:
+        result = run_worker(job, folder, timeout)
+    except TraceError as e:
+        a["error"] = str(e).removeprefix("X2Paddle failed: ").split(" (log: ")[0]
+        a["x2paddle"] = a["seconds"] = time.monotonic() - t0
+        return a
+    a["x2paddle"] = time.monotonic() - t0
+    fixes = result.get("fixes", []) + clean_code(folder / CODE)
+    if result.get("export"):
+        fixes.insert(0, f"torch.onnx.export: {result['export']}")
+    manifest = {"schema": MANIFEST_SCHEMA, "route": mode, "tool": f"x2paddle {result.get('x2paddle')}",
+                "entry": entry, "kwargs": kwargs, "code": CODE, "class": port_class(folder / CODE), "weights": WEIGHTS,
                 "torch_state": TORCH_STATE, "input_shapes": [list(x.shape) for x in inputs],
                 "input_dtypes": [str(x.dtype) for x in inputs], "example_batch": int(trace_inputs[0].shape[0]),
                 "tracer_warnings": result.get("warnings", []), "fixes": fixes}
-    layer = _load(out, manifest)
-    report = _judge(model, layer, inputs, second_inputs, route=ROUTE_NAMES["trace"], device=device, rtol=rtol,
-                   atol=atol, example_batch=manifest["example_batch"], code=out / CODE,
-                   tracer_warnings=result.get("warnings", []))
+    warnings_ = result.get("warnings", [])
+
+    def rejudge(layer):
+        return _judge(model, layer, inputs, second_inputs, route=ROUTE_NAMES[mode], device=device, rtol=rtol,
+                      atol=atol, example_batch=manifest["example_batch"], code=folder / CODE, tracer_warnings=warnings_)
+    try:
+        layer = _load(folder, manifest)
+        report = rejudge(layer)
+    except Exception as e:
+        a["error"] = " ".join(str(e).split())[:300]
+        a["seconds"] = time.monotonic() - t0
+        return a
     if report.baked.get("batch_baked") and all(c.passed for c in report.outputs):
-        fixed = _try_unbake(out, manifest, lambda l: _judge(model, l, inputs, second_inputs, route=ROUTE_NAMES["trace"],
-                                                              device=device, rtol=rtol, atol=atol,
-                                                              example_batch=manifest["example_batch"], code=out / CODE,
-                                                              tracer_warnings=result.get("warnings", [])))
+        fixed = _try_unbake(folder, manifest, rejudge)
         if fixed is not None:
             layer, report, change = fixed
             fixes.append(change)
-    report.model = entry
-    report.weights = {"source": f"{WEIGHTS} (written by X2Paddle from the torch weights in {TORCH_STATE})",
-                      "tensors": len(layer.state_dict()), "unused": len(layer.porter_unused_weights)}
-    t3 = time.monotonic()
-    manifest["parity"] = {"passed": report.passed, **report.baked}
-    _write_port_files(out, manifest, report)
-    seconds = {"build": t1 - t0, "x2paddle": t2 - t1, "check": t3 - t2}
-    return Outcome(out, "trace", report, _summary(out, manifest, report, fixes, seconds), seconds)
+    a.update(report=report, manifest=manifest, fixes=fixes, layer=layer, seconds=time.monotonic() - t0)
+    return a
 
 
 # -- ONNX route ------------------------------------------------------------------------------------

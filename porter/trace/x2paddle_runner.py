@@ -23,7 +23,8 @@ from pathlib import Path
 CODE, WEIGHTS, MANIFEST, TORCH_STATE, LOG = ("x2paddle_code.py", "model.pdparams", "porter_port.json",
                                             "torch_state.pt", "x2paddle.log")
 MANIFEST_SCHEMA = "porter.port/1"
-ROUTE_NAMES = {"trace": "trace (X2Paddle)", "onnx": "onnx (X2Paddle)"}
+ROUTE_NAMES = {"trace": "trace (X2Paddle)", "onnx": "onnx (X2Paddle)",
+               "export": "trace via ONNX export (torch.onnx + X2Paddle)"}
 
 
 class TraceError(RuntimeError):
@@ -65,7 +66,8 @@ def run_worker(job: dict, out: Path, timeout: float | None = None) -> dict:
             raise TraceError(f"X2Paddle's process died (exit {proc.returncode}){_last_error(log_path)} "
                              f"(log: {log_path})") from None
     if not result.get("ok"):
-        raise TraceError(f"X2Paddle failed: {result.get('error')}{_unsupported(log_path)} (log: {log_path})")
+        ops = _unsupported(log_path)
+        raise TraceError(f"X2Paddle failed: {ops or result.get('error')} (log: {log_path})")
     missing = [n for n in (CODE, WEIGHTS) if not (out / n).is_file()]
     if missing:
         raise TraceError(f"X2Paddle reported success but wrote no {' or '.join(missing)}"
@@ -87,7 +89,7 @@ def _last_error(log_path: Path) -> str:
 
 def _unsupported(log_path: Path) -> str:
     ops = [m.group(1) for l in _log_lines(log_path) if (m := re.match(r"=+ (\S+::\S+|\w+) =+$", l.strip()))]
-    return f"; ops X2Paddle cannot map: {', '.join(ops)}" if ops else ""
+    return f"no mapping for {', '.join(dict.fromkeys(ops))}" if ops else ""
 
 
 def clean_code(path: Path) -> list[str]:
@@ -101,6 +103,12 @@ def clean_code(path: Path) -> list[str]:
     new = re.sub(r"stride=\[\],\s*", "", new)
     if new != text:
         changes.append("pooling stride=[] (torch: same as kernel) dropped: paddle's default is the kernel size")
+    # the ONNX route names each parameter globally (create_parameter(attr='x2paddle_w')): a second instance
+    # in one process fails ("parameter name ... have be been used"); the weights load by attribute name
+    new2 = re.sub(r"(self\.create_parameter\([^)]*?)attr='[^']*',\s*", r"\1", new)
+    if new2 != new:
+        new = new2
+        changes.append("global parameter names (attr=...) dropped: the port can be built more than once")
     # the custom-layer import pulls in X2Paddle (and through it onnx's removed modules) when unused
     for line in re.findall(r"^from x2paddle\.\S+ import (?:\w+_custom_layer) as (\w+)\n", new, re.M):
         if not re.search(rf"\b{line}\.", new):
