@@ -377,6 +377,7 @@ class Rewriter(cst.CSTTransformer):
         self._statements: dict[int, cst.BaseSmallStatement] = {}   # call id -> the statement it becomes
         self._markers: set[int] = set()
         self._class_rows: list[Row | None] = []
+        self._params: dict[int, set[str]] = {}
         self.instance_rows: dict[str, Row] = {}                             # decorators that are removed
         self._keep_alive: list[cst.CSTNode] = []
         self._expr_values: set[int] = set()         # calls that are whole expression statements
@@ -446,6 +447,15 @@ class Rewriter(cst.CSTTransformer):
 
     def visit_Param(self, node: cst.Param) -> None:
         self._skip.add(id(node.name))
+        if self._func_ids:
+            self._params.setdefault(self._func_ids[-1], set()).add(node.name.value)
+
+    def is_parameter(self, name: str) -> bool:
+        """For rules: `name` is a parameter of the enclosing def, never reassigned there."""
+        if not self._func_ids:
+            return False
+        scope = self._func_ids[-1]
+        return name in self._params.get(scope, ()) and f"{scope}:{name}" not in self.assigned
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self._skip.add(id(node.name))

@@ -203,6 +203,26 @@ def tensor_add(row, call: cst.Call, ctx):
             keyword=cst.Name("bias"), value=arg.value,
             equal=cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")))
         return call.with_changes(func=call.func.with_changes(attr=cst.Name("scale_")), args=[scale])
+    if arg is not None and not alpha and row.method_name in ("add_", "mul_") and len(call.args) == 1 \
+            and isinstance(arg.value, cst.Name) and ctx.is_parameter(arg.value.value):
+        # `tensor.add_(mean)` with a parameter that may be a float (timm's weight init) or a tensor:
+        # paddle's add_/mul_ take only tensors, scale_ only numbers; decided at run time
+        tensor_form = _convert(row, call)
+        if isinstance(tensor_form, Unsupported):
+            return tensor_form
+        # spelled `paddle.Tensor.add_(t, v)`: a paddle call, which converting the output again leaves alone
+        tensor_form = tensor_form.with_changes(
+            func=cst.Attribute(value=ctx.emit("paddle.Tensor"), attr=cst.Name(tensor_form.func.attr.value)),
+            args=[cst.Arg(call.func.value, comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))),
+                  *tensor_form.args])
+        scalar = call.with_changes(func=call.func.with_changes(attr=cst.Name("scale_")), args=[
+            cst.Arg(value=arg.value) if row.method_name == "mul_" else cst.Arg(
+                keyword=cst.Name("bias"), value=arg.value, equal=cst.AssignEqual(
+                    whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")))])
+        test = cst.Call(func=cst.Name("isinstance"), args=[
+            cst.Arg(arg.value, comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))),
+            cst.Arg(ctx.emit("paddle.Tensor"))])
+        return cst.IfExp(test=test, body=tensor_form, orelse=scalar, lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
     return _convert(row, call)
 
 

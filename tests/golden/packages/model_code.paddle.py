@@ -1,0 +1,77 @@
+"""Patterns from real model packages (timm, torchvision): each must convert so the module imports on
+paddle alone and the layers build."""
+from functools import partial
+
+import paddle
+import paddle.nn as nn
+import paddle.nn.functional as F
+
+def _porter_unsupported(name):
+    """porter: a torch API with no paddle counterpart; the module imports, a call raises."""
+    class Unsupported:
+        def __init__(self, *args, **kwargs):
+            raise NotImplementedError(f"{name} has no paddle counterpart (porter left its uses unconverted)")
+    Unsupported.__name__ = Unsupported.__qualname__ = name.rsplit(".", 1)[-1]
+    return Unsupported
+
+
+checkpoint = _porter_unsupported('torch.utils.checkpoint.checkpoint')
+from paddle.nn import BatchNorm2D
+
+try:
+    raise ImportError('porter: no paddle counterpart for torch._assert')
+except ImportError:
+    def _assert(condition: bool, message: str):
+        assert condition, message
+
+_NORMS = dict(batchnorm=nn.BatchNorm2D, frozen=BatchNorm2D)
+
+
+def pad_to(x, size: int):
+    return F.pad(x, (0, size - x.shape[-1]), pad_from_left_axis=False)
+
+def _porter_kwargs(kwargs, rename, drop, refuse, unsupported):
+    """porter: torch keyword arguments passed through ** to a paddle call, converted at run time."""
+    out = {}
+    for key, value in kwargs.items():
+        if key in drop or (key in unsupported and value is None):
+            continue
+        if key in refuse or key in unsupported:
+            raise TypeError(f"porter: {key}={value!r} passed through ** needs converting for paddle; pass it explicitly")
+        out[rename.get(key, key)] = value
+    return out
+
+
+class GroupNorm1(nn.GroupNorm):
+    def __init__(self, num_channels, **kwargs):
+        super().__init__(1, num_channels, **_porter_kwargs(kwargs, {'eps': 'epsilon'}, ('device',), ('affine', 'bias'), ('dtype',)))
+
+    def forward(self, x):
+        return F.group_norm(x, self._num_groups, weight=self.weight, bias=self.bias, epsilon=self._epsilon)
+
+
+class Mlp(nn.Layer):
+    fused: 'torch.jit.Final[bool]'
+
+    def __init__(self, dim, hidden, bias=True, use_conv=False, device=None, dtype=None):
+        super().__init__()
+        dd = {"device": device, "dtype": dtype}
+        linear_layer = partial(nn.Conv2D, kernel_size=1) if use_conv else nn.Linear
+        self.fc1 = linear_layer(dim, hidden, bias_attr=bias, **_porter_kwargs(dd, {'bias': 'bias_attr'}, ('device',), (), ('dtype',)))
+        self.norm = nn.LayerNorm(hidden, epsilon=1e-6, **_porter_kwargs(dd, {'eps': 'epsilon'}, ('device',), (), ('dtype',)))
+        self.fused = False
+
+    def forward(self, x):
+        assert x.shape[-1] == self.fc1.in_features, "width"
+        if self.training and paddle.in_dynamic_mode():
+            # porter: unsupported torch.utils.checkpoint.checkpoint (no mapping)
+            return checkpoint(self.fc1, x)
+        return self.norm(self.fc1(x))
+
+
+def init_weights(tensor, mean, std):
+    with paddle.no_grad():
+        tensor.normal_()
+        (paddle.Tensor.mul_(tensor, std) if isinstance(std, paddle.Tensor) else tensor.scale_(std))
+        (paddle.Tensor.add_(tensor, mean) if isinstance(mean, paddle.Tensor) else tensor.scale_(bias=mean))
+    return tensor
