@@ -164,6 +164,14 @@ class Analyzer(cst.CSTVisitor):
                 out.setdefault(func, {})[name] = q
         return out
 
+    def scalar_locals(self) -> set[str]:
+        """Scope-qualified names assigned once, from `math.*(...)`, `float(...)` or `int(...)`."""
+        counts: dict[str, int] = {}
+        for target, _ in self.assigns:
+            counts[target] = counts.get(target, 0) + 1
+        return {t for t, func in self.assigns if counts[t] == 1 and t not in self.other_assigns
+                and ((dotted(func) or "").startswith("math.") or dotted(func) in ("float", "int"))}
+
     def instance_rows(self) -> dict[str, Row]:
         """variable -> the row of the torch layer it holds, for rows with `attributes` (single assignment)."""
         b, table = self.bindings, self.bindings.table
@@ -378,6 +386,7 @@ class Rewriter(cst.CSTTransformer):
         self._markers: set[int] = set()
         self._class_rows: list[Row | None] = []
         self._params: dict[int, set[str]] = {}
+        self.scalar_locals: set[str] = set()
         self.instance_rows: dict[str, Row] = {}                             # decorators that are removed
         self._keep_alive: list[cst.CSTNode] = []
         self._expr_values: set[int] = set()         # calls that are whole expression statements
@@ -449,6 +458,11 @@ class Rewriter(cst.CSTTransformer):
         self._skip.add(id(node.name))
         if self._func_ids:
             self._params.setdefault(self._func_ids[-1], set()).add(node.name.value)
+
+    def is_scalar_local(self, name: str) -> bool:
+        """For rules: `name` is assigned once in this scope, from `math.*`, `float()` or `int()`."""
+        scope = self._func_ids[-1] if self._func_ids else 0
+        return f"{scope}:{name}" in self.scalar_locals
 
     def is_parameter(self, name: str) -> bool:
         """For rules: `name` is a parameter of the enclosing def, never reassigned there."""
@@ -849,6 +863,7 @@ def convert_module(module: cst.Module, table: Table | None = None, code: str | N
     rewriter = Rewriter(table, analyzer.bindings, instances, analyzer.module_classes, analyzer.class_values())
     rewriter.assigned = {t for t, _ in analyzer.assigns} | analyzer.other_assigns
     rewriter.instance_rows = analyzer.instance_rows()
+    rewriter.scalar_locals = analyzer.scalar_locals()
     _helper_uses[0] = 0
     new = module.visit(rewriter)
     new = imports.rewrite(new, analyzer.bindings, rewriter.needs_paddle, helpers=_helper_uses[0] > 0)

@@ -186,24 +186,38 @@ def _unparen(expr: cst.BaseExpression, binds_tighter) -> cst.BaseExpression:
     return expr
 
 
-# -- add / add_ / mul_ ------------------------------------------------------------------------------
+# -- add / add_ / sub_ / mul_ / div_ -------------------------------------------------------------------
+def _scale_args(name: str, value: cst.BaseExpression) -> list[cst.Arg]:
+    """x.<name>_(n) for a Python number n as paddle's `scale_(scale, bias)`."""
+    eq = cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace(""))
+    wrapped = value if isinstance(value, (cst.Name, cst.Integer, cst.Float, cst.Call, cst.Attribute)) else \
+        value.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+    if name == "mul_":
+        return [cst.Arg(value=value)]
+    if name == "div_":
+        return [cst.Arg(value=cst.BinaryOperation(left=cst.Float("1.0"), operator=cst.Divide(
+            whitespace_before=cst.SimpleWhitespace(" "), whitespace_after=cst.SimpleWhitespace(" ")), right=wrapped))]
+    if name == "sub_":
+        return [cst.Arg(keyword=cst.Name("bias"), equal=eq, value=cst.UnaryOperation(operator=cst.Minus(), expression=wrapped))]
+    return [cst.Arg(keyword=cst.Name("bias"), equal=eq, value=value)]
+
+
 @rule("tensor_add")
 def tensor_add(row, call: cst.Call, ctx):
     if _foreign(row, call):
         return None
     arg = _operand(call, "other")
-    alpha = any(a.keyword is not None and a.keyword.value == "alpha" for a in call.args)
-    if arg is not None and (_number(arg.value) or _scalar(arg.value)):
-        name = row.method_name
+    alpha = any(a.keyword is not None and a.keyword.value in ("alpha", "rounding_mode") for a in call.args)
+    name = row.method_name
+    number = arg is not None and (_number(arg.value) or _scalar(arg.value)
+                                  or (isinstance(arg.value, cst.Name) and ctx.is_scalar_local(arg.value.value)))
+    if number:
         if name == "add":
             return Unsupported(f"paddle's Tensor.add needs a tensor operand; write `x + {_code(arg.value)}`")
         if alpha:
             return Unsupported(f"paddle's Tensor.{name} needs a tensor operand; fold alpha into the number")
-        scale = cst.Arg(value=arg.value) if name == "mul_" else cst.Arg(
-            keyword=cst.Name("bias"), value=arg.value,
-            equal=cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")))
-        return call.with_changes(func=call.func.with_changes(attr=cst.Name("scale_")), args=[scale])
-    if arg is not None and not alpha and row.method_name in ("add_", "mul_") and len(call.args) == 1 \
+        return call.with_changes(func=call.func.with_changes(attr=cst.Name("scale_")), args=_scale_args(name, arg.value))
+    if arg is not None and not alpha and name in ("add_", "sub_", "mul_", "div_") and len(call.args) == 1 \
             and isinstance(arg.value, cst.Name) and ctx.is_parameter(arg.value.value):
         # `tensor.add_(mean)` with a parameter that may be a float (timm's weight init) or a tensor:
         # paddle's add_/mul_ take only tensors, scale_ only numbers; decided at run time
@@ -215,10 +229,7 @@ def tensor_add(row, call: cst.Call, ctx):
             func=cst.Attribute(value=ctx.emit("paddle.Tensor"), attr=cst.Name(tensor_form.func.attr.value)),
             args=[cst.Arg(call.func.value, comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))),
                   *tensor_form.args])
-        scalar = call.with_changes(func=call.func.with_changes(attr=cst.Name("scale_")), args=[
-            cst.Arg(value=arg.value) if row.method_name == "mul_" else cst.Arg(
-                keyword=cst.Name("bias"), value=arg.value, equal=cst.AssignEqual(
-                    whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")))])
+        scalar = call.with_changes(func=call.func.with_changes(attr=cst.Name("scale_")), args=_scale_args(name, arg.value))
         test = cst.Call(func=cst.Name("isinstance"), args=[
             cst.Arg(arg.value, comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))),
             cst.Arg(ctx.emit("paddle.Tensor"))])
