@@ -202,7 +202,12 @@ def main(argv: list[str]) -> int:
         import re
         text = re.sub(r"\x1b\[[0-9;]*m", "", str(e))
         msg = [l for l in text.strip().splitlines() if l.strip() and not l.startswith("(Refer to")]
-        result["error"] = f"{type(e).__name__}: {msg[-1 if type(e).__name__ != 'TorchExportError' else 0][:300] if msg else ''}{where}"
+        if type(e).__name__ == "TorchExportError":     # the cause is inside torch.export's long report
+            cause = [l for l in msg if re.match(r"<class '[\w.]+'>: ", l) or "data-dependent" in l]
+            result["error"] = ("torch.export failed: " + re.sub(r"<class '(?:[\w]+\.)*(\w+)'>", r"\1",
+                                                                  cause[0] if cause else msg[0])[:300])
+        else:
+            result["error"] = f"{type(e).__name__}: {msg[-1][:300] if msg else ''}{where}"
         result["traceback"] = traceback.format_exc()
     sys.stdout = tail.stream
     with open(job["result"], "w", encoding="utf-8") as f:

@@ -149,6 +149,11 @@ def _drop_default_attributes(graph, changes: list[str]) -> None:
                 continue
             if n.op_type in _REDUCE_ATTR_AXES and a.name == "noop_with_empty_axes" and a.i == 0:
                 continue
+            if n.op_type == "Resize" and a.name == "coordinate_transformation_mode" and a.s == b"half_pixel":
+                # X2Paddle reads any mode but pytorch_half_pixel as align_corners=True; the two agree
+                # except for an output of length 1 (the parity check still judges)
+                a.s = b"pytorch_half_pixel"
+                changes.append(f"Resize {n.name}: half_pixel as pytorch_half_pixel (X2Paddle would align corners)")
             keep.append(a)
         if len(keep) != len(n.attribute):
             del n.attribute[:]
