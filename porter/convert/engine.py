@@ -11,7 +11,7 @@ Passes over one libcst tree (lossless: comments, blank lines and layout survive)
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import libcst as cst
 
@@ -238,6 +238,7 @@ def convert_args(row: Row, args: list[cst.Arg]) -> CallPlan:
     keep_positional = True
     splat = False
     n_pos_out = 0
+    late: list[cst.Arg] = []          # `**` arguments decided at run time, after the keywords
     for i, arg in enumerate(args):
         if arg.star:                       # *a / **kw: mapped positions stop here
             splat = splat or arg.star == "*"
@@ -253,6 +254,14 @@ def convert_args(row: Row, args: list[cst.Arg]) -> CallPlan:
             if name not in sig:
                 return CallPlan(None, f"argument '{name}' is not in the torch signature known to porter")
         seen.add(name)
+        if name == "dtype" and name in row.unsupported and arg.keyword is not None:
+            # factory keyword `dtype=dtype` (None in most calls): dropped when None, raises otherwise
+            if isinstance(arg.value, cst.Name) and arg.value.value == "None":
+                continue
+            if isinstance(arg.value, (cst.Name, cst.Attribute)):
+                late.append(_splat_kwargs(row, cst.Arg(value=cst.Dict([cst.DictElement(
+                    cst.SimpleString("'dtype'"), arg.value)]), star="**")))
+                continue
         new = _convert_one(row, name, arg.value)
         if isinstance(new, str):
             return CallPlan(None, new)
@@ -273,6 +282,7 @@ def convert_args(row: Row, args: list[cst.Arg]) -> CallPlan:
     written = {a.keyword.value for a in out if a.keyword is not None}
     out.extend(_keyword(cst.Arg(value=literal_expr(v)), k, literal_expr(v))
                for k, v in row.add.items() if k not in written)
+    out.extend(late)
     out = _merge_keywords(out)
     if isinstance(out, str):
         return CallPlan(None, out)
@@ -386,6 +396,8 @@ class Rewriter(cst.CSTTransformer):
         self._markers: set[int] = set()
         self._class_rows: list[Row | None] = []
         self._params: dict[int, set[str]] = {}
+        self._narrowed: list[dict[str, Row]] = []     # `if isinstance(m, nn.Conv2d):` blocks
+        self._narrowing: dict[int, dict[str, Row]] = {}  # if-body id -> its narrowing
         self.scalar_locals: set[str] = set()
         self.instance_rows: dict[str, Row] = {}                             # decorators that are removed
         self._keep_alive: list[cst.CSTNode] = []
@@ -555,6 +567,34 @@ class Rewriter(cst.CSTTransformer):
     def leave_Expr(self, original: cst.Expr, updated: cst.Expr):
         return self._statements.get(id(updated.value), updated)
 
+    def visit_If(self, node: cst.If) -> None:
+        """`if isinstance(m, nn.Conv2d):` (an init loop): in its body, m's attributes follow Conv2d's row.
+        A tuple of classes narrows only to attributes the rows agree on."""
+        narrowed: dict[str, Row] = {}
+        test = node.test
+        if isinstance(test, cst.Call) and isinstance(test.func, cst.Name) and test.func.value == "isinstance" \
+                and len(test.args) == 2 and dotted(test.args[0].value):
+            classes = test.args[1].value
+            exprs = [e.value for e in classes.elements] if isinstance(classes, cst.Tuple) else [classes]
+            rows = []
+            for e in exprs:
+                q = self.b.resolve(e)
+                row = self.table.lookup(q) if q else None
+                rows.append(row)
+            if rows and all(r is not None and r.attributes for r in rows):
+                common = {k: v for k, v in rows[0].attributes.items() if all(r.attributes.get(k) == v for r in rows)}
+                if common:
+                    narrowed[dotted(test.args[0].value)] = replace(rows[0], attributes=common)
+        if narrowed:
+            self._narrowing[id(node.body)] = narrowed
+
+    def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
+        self._narrowed.append(self._narrowing.pop(id(node), {}))
+
+    def leave_IndentedBlock(self, original, updated):
+        self._narrowed.pop()
+        return updated
+
     def visit_Decorator(self, node: cst.Decorator) -> bool:
         expr = node.decorator.func if isinstance(node.decorator, cst.Call) else node.decorator
         q = self.b.resolve(expr)
@@ -722,6 +762,9 @@ class Rewriter(cst.CSTTransformer):
         d = dotted(receiver)
         if d is None:
             return None
+        for narrowed in reversed(self._narrowed):
+            if d in narrowed:
+                return narrowed[d]
         if d == "self" and self._class_rows:
             return self._class_rows[-1]
         if "." not in d:

@@ -74,3 +74,13 @@ def marker(row, call: cst.Call, ctx):
     if len(args) == 1 and not any(a.star for a in call.args) and not isinstance(args[0].value, cst.SimpleString):
         return args[0].value.with_changes(lpar=[], rpar=[]) if hasattr(args[0].value, "lpar") else args[0].value
     return Unsupported("converts as a decorator, a whole statement, or `marker(fn)` (which is fn itself in eager paddle)")
+
+
+@rule("annotate_value")
+def annotate_value(row, call: cst.Call, ctx):
+    """`torch.jit.annotate(List[Tensor], [])`: a type hint for TorchScript; the value itself."""
+    args = [a for a in call.args if not a.star]
+    if len(args) != 2 or len(args) != len(call.args) or any(a.keyword is not None and a.keyword.value not in ("the_type", "the_value") for a in args):
+        return Unsupported("only torch.jit.annotate(type, value) converts")
+    value = next((a.value for a in args if a.keyword is not None and a.keyword.value == "the_value"), args[1].value)
+    return value

@@ -1,6 +1,8 @@
 """Patterns from real model packages (timm, torchvision): each must convert so the module imports on
 paddle alone and the layers build."""
+import math
 from functools import partial
+from typing import List
 
 import paddle
 import paddle.nn as nn
@@ -75,3 +77,18 @@ def init_weights(tensor, mean, std):
         (paddle.Tensor.mul_(tensor, std) if isinstance(std, paddle.Tensor) else tensor.scale_(std))
         (paddle.Tensor.add_(tensor, mean) if isinstance(mean, paddle.Tensor) else tensor.scale_(bias=mean))
     return tensor
+
+
+def create_head(num_features, num_classes, device=None, dtype=None):
+    return nn.Linear(num_features, num_classes, bias_attr=True, **_porter_kwargs({'dtype': dtype}, {'bias': 'bias_attr'}, ('device',), (), ('dtype',)))
+
+
+def init_modules(model):
+    for m in model.modules():
+        if isinstance(m, nn.Conv2D):
+            fan_out = m._kernel_size[0] * m._kernel_size[1] * m._out_channels // m._groups
+            nn.init.normal_(m.weight, 0, math.sqrt(2.0 / fan_out))
+        elif isinstance(m, (nn.BatchNorm2D, nn.BatchNorm1D)):
+            m._mean.zero_()
+    tokens = []
+    return tokens

@@ -1,6 +1,8 @@
 """Patterns from real model packages (timm, torchvision): each must convert so the module imports on
 paddle alone and the layers build."""
+import math
 from functools import partial
+from typing import List
 
 import torch
 import torch.nn as nn
@@ -58,3 +60,18 @@ def init_weights(tensor, mean, std):
         tensor.mul_(std)
         tensor.add_(mean)
     return tensor
+
+
+def create_head(num_features, num_classes, device=None, dtype=None):
+    return nn.Linear(num_features, num_classes, bias=True, device=device, dtype=dtype)
+
+
+def init_modules(model):
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            fan_out = m.kernel_size[0] * m.kernel_size[1] * m.out_channels // m.groups
+            nn.init.normal_(m.weight, 0, math.sqrt(2.0 / fan_out))
+        elif isinstance(m, (nn.BatchNorm2d, nn.BatchNorm1d)):
+            m.running_mean.zero_()
+    tokens = torch.jit.annotate(List[torch.Tensor], [])
+    return tokens
