@@ -187,3 +187,40 @@ def test_rewrite_summary_suggests_the_trace_route_and_its_price(tmp_path, capsys
     assert code == 0
     hint = [l for l in stdout.splitlines() if "--route trace" in l]
     assert hint and "readable code" in hint[0] and "batch sizes" in hint[0] and "training" in hint[0]
+
+
+@needs_trace
+def test_onnx_fixes_keep_the_arithmetic(tmp_path):
+    """Each rewrite of the ONNX copy (decompositions, Gemm's C, Shape's start/end, opset 15) computes what
+    the original computes, run by onnx's reference evaluator on both."""
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    from onnx.reference import ReferenceEvaluator
+
+    from porter.trace.onnx_fix import fix_model
+    rng = np.random.default_rng(0)
+    inits = [numpy_helper.from_array(rng.standard_normal((6, 6)).astype(np.float32), "w"),
+             numpy_helper.from_array(rng.standard_normal(6).astype(np.float32), "g"),
+             numpy_helper.from_array(rng.standard_normal(6).astype(np.float32), "b"),
+             numpy_helper.from_array(np.array([1], dtype=np.int64), "axes")]
+    nodes = [helper.make_node("Gemm", ["x", "w"], ["h"], transB=1),
+             helper.make_node("HardSwish", ["h"], ["hs"]),
+             helper.make_node("LayerNormalization", ["hs", "g", "b"], ["ln"], axis=-1, epsilon=1e-5),
+             helper.make_node("ReduceMean", ["ln", "axes"], ["m"], keepdims=1),
+             helper.make_node("Shape", ["x"], ["n"], start=0, end=1),
+             helper.make_node("Cast", ["n"], ["nf"], to=TensorProto.FLOAT),
+             helper.make_node("Mul", ["m", "nf"], ["y"])]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [3, 6])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [3, 1])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    onnx.save(model, tmp_path / "m.onnx")
+    changes = fix_model(str(tmp_path / "m.onnx"), str(tmp_path / "fixed.onnx"))
+    fixed = onnx.load(str(tmp_path / "fixed.onnx"))
+    ops = {n.op_type for n in fixed.graph.node}
+    assert not ops & {"HardSwish", "LayerNormalization"} and len(changes) >= 4
+    assert all(len(n.input) == 3 for n in fixed.graph.node if n.op_type == "Gemm")
+    x = rng.standard_normal((3, 6)).astype(np.float32)
+    want = ReferenceEvaluator(str(tmp_path / "m.onnx")).run(None, {"x": x})[0]
+    got = ReferenceEvaluator(str(tmp_path / "fixed.onnx")).run(None, {"x": x})[0]
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
