@@ -107,7 +107,11 @@ class Table:
     methods: Mapping[str, Mapping[str, Row]]  # method name -> owner -> row
 
     def lookup(self, qualname: str) -> Row | None:
-        return self.rows.get(self.aliases.get(qualname, qualname))
+        row = self.rows.get(self.aliases.get(qualname, qualname))
+        if row is None and qualname.startswith("torch.nn.modules."):
+            # `torch.nn.modules.conv.Conv2d` is `torch.nn.Conv2d`: the public name of every layer class
+            row = self.rows.get(f"torch.nn.{qualname.rsplit('.', 1)[1]}")
+        return row
 
     def method(self, name: str, owner: str) -> Row | None:
         return self.methods.get(name, {}).get(owner)

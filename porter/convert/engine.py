@@ -672,7 +672,7 @@ class Rewriter(cst.CSTTransformer):
         canon = self.table.aliases.get(q, q)
         if canon in self.table.modules:
             return self.emit(self.table.modules[canon], original)
-        row = self.table.rows.get(canon)
+        row = self.table.lookup(q)
         if id(original) in self._call_funcs:        # accounted for by leave_Call
             return self.emit(row.paddle, original) if row is not None and row.paddle else updated
         if row is None or row.paddle is None:
@@ -697,7 +697,7 @@ class Rewriter(cst.CSTTransformer):
             canon = self.table.aliases.get(q, q)
             if canon in self.table.modules:
                 return updated
-            row = self.table.rows.get(canon)
+            row = self.table.lookup(q)
             self.found += 1
             if row is None or (row.paddle is None and row.rule is None):
                 self.unsupported(original, q, row.reason if row else "no mapping")
