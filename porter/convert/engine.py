@@ -595,6 +595,40 @@ class Rewriter(cst.CSTTransformer):
         self._narrowed.pop()
         return updated
 
+    def leave_Subscript(self, original: cst.Subscript, updated: cst.Subscript) -> cst.BaseExpression:
+        """A Linear's weight is [in, out] in paddle, [out, in] in torch (REFERENCE.md §1): indexing it
+        (`fc.weight.data[i, j] = v`, `fc.weight[i]`) and its shape (`fc.weight.shape[0]`) swap axes."""
+        d = dotted(original.value)
+        if d is None or not any(d.endswith(s) for s in (".weight", ".weight.data", ".weight.shape")):
+            return updated
+        owner = d[:d.index(".weight")]
+        receiver = cst.parse_expression(owner) if owner else None
+        row = self._attribute_owner(receiver) if receiver is not None else None
+        if row is None or row.weights != "linear":
+            return updated
+        elems = list(updated.slice)
+        if d.endswith(".shape"):
+            if len(elems) == 1 and isinstance(elems[0].slice, cst.Index):
+                v = elems[0].slice.value
+                code = cst.Module([]).code_for_node(v)
+                swap = {"0": "1", "1": "0", "-1": "-2", "-2": "-1"}.get(code)
+                if swap is not None:
+                    self.found += 1
+                    return updated.with_changes(slice=[elems[0].with_changes(slice=cst.Index(cst.parse_expression(swap)))])
+            return updated
+        if any(not isinstance(e.slice, (cst.Index, cst.Slice)) for e in elems) or \
+                any(isinstance(e.slice, cst.Index) and isinstance(e.slice.value, cst.Ellipsis) for e in elems):
+            return updated
+        self.found += 1
+        comma = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+        if len(elems) == 1:
+            full = cst.SubscriptElement(cst.Slice(lower=None, upper=None), comma=comma)
+            return updated.with_changes(slice=[full, elems[0].with_changes(comma=cst.MaybeSentinel.DEFAULT)])
+        if len(elems) == 2:
+            a, b = elems
+            return updated.with_changes(slice=[b.with_changes(comma=comma), a.with_changes(comma=cst.MaybeSentinel.DEFAULT)])
+        return updated
+
     def visit_Decorator(self, node: cst.Decorator) -> bool:
         expr = node.decorator.func if isinstance(node.decorator, cst.Call) else node.decorator
         q = self.b.resolve(expr)

@@ -218,8 +218,10 @@ def tensor_add(row, call: cst.Call, ctx):
             return Unsupported(f"paddle's Tensor.{name} needs a tensor operand; fold alpha into the number")
         return call.with_changes(func=call.func.with_changes(attr=cst.Name("scale_")), args=_scale_args(name, arg.value))
     if arg is not None and not alpha and name in ("add_", "sub_", "mul_", "div_") and len(call.args) == 1 \
-            and isinstance(arg.value, cst.Name) and ctx.is_parameter(arg.value.value):
-        # `tensor.add_(mean)` with a parameter that may be a float (timm's weight init) or a tensor:
+            and ((isinstance(arg.value, cst.Name) and ctx.is_parameter(arg.value.value))
+                 or (dotted(arg.value) or "").startswith("self.")):
+        # `tensor.add_(mean)` with a parameter (or a `self.` attribute) that may be a float (timm's
+        # weight init, `self.head_init_scale`) or a tensor:
         # paddle's add_/mul_ take only tensors, scale_ only numbers; decided at run time
         tensor_form = _convert(row, call)
         if isinstance(tensor_form, Unsupported):
