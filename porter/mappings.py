@@ -21,8 +21,9 @@ Each TOML file holds one torch namespace. A table key is the torch qualified nam
     weights      the weight rule the transfer uses for layers built from this row
     attributes   for classes: {torch_attr = paddle_attr} instance attributes read or set on such a layer,
                  `self.eps` in a subclass or `self.conv.in_channels` (paddle keeps them as `_epsilon`, ...);
-                 the value may be a path (`weight.shape[0]`); an attribute whose meaning differs
-                 (BatchNorm's momentum) is left out
+                 the value may be a path (`weight.shape[0]`) or an expression with `{}` for the
+                 receiver (BatchNorm's momentum, `(1 - {}._momentum)`); those are read-only: assigning
+                 one is reported
     rule         a special rule (porter/convert/rules/) for what the fields cannot express
     note         free text: why the row is what it is
 

@@ -397,6 +397,7 @@ class Rewriter(cst.CSTTransformer):
         self._class_rows: list[Row | None] = []
         self._params: dict[int, set[str]] = {}
         self._narrowed: list[dict[str, Row]] = []     # `if isinstance(m, nn.Conv2d):` blocks
+        self._store_targets: set[int] = set()          # attributes assigned to (not read)
         self._narrowing: dict[int, dict[str, Row]] = {}  # if-body id -> its narrowing
         self.scalar_locals: set[str] = set()
         self.instance_rows: dict[str, Row] = {}                             # decorators that are removed
@@ -549,6 +550,13 @@ class Rewriter(cst.CSTTransformer):
     def visit_Assign(self, node: cst.Assign) -> None:
         if len(node.targets) == 1:
             self._assign_targets[id(node.value)] = node.targets[0].target
+        self._store_targets.update(id(t.target) for t in node.targets)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self._store_targets.add(id(node.target))
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        self._store_targets.add(id(node.target))
 
     def assign_target(self, call: cst.Call) -> cst.BaseExpression | None:
         """For rules: the single target this (original) call is assigned to (`self.x = <call>`), if any."""
@@ -669,9 +677,18 @@ class Rewriter(cst.CSTTransformer):
     def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute) -> cst.BaseExpression:
         row = self._attribute_owner(original.value)
         if row is not None and original.attr.value in row.attributes:
-            self.found += 1
             path = row.attributes[original.attr.value]
-            return cst.parse_expression(f"{cst.Module([]).code_for_node(updated.value)}.{path}")
+            receiver = cst.Module([]).code_for_node(updated.value)
+            if "{}" in path or not path.isidentifier():     # an expression: it can be read, not assigned
+                if id(original) in self._store_targets:
+                    self.found += 1
+                    self.unsupported(original, f"{row.torch}.{original.attr.value}",
+                                     "assigning this attribute has no paddle counterpart")
+                    return updated
+                self.found += 1
+                return cst.parse_expression(path.format(receiver) if "{}" in path else f"{receiver}.{path}")
+            self.found += 1
+            return cst.parse_expression(f"{receiver}.{path}")
         if self._ctx_names and self._ctx_names[-1] and isinstance(original.value, cst.Name) \
                 and original.value.value == self._ctx_names[-1] and id(original) not in self._call_funcs_attr:
             return self._ctx_attribute(original, updated)
