@@ -85,6 +85,7 @@ class Analyzer(cst.CSTVisitor):
         self.other_assigns: set[str] = set()       # names also assigned from something that is not a call
         self._scope = 0                            # id of the enclosing def (0: module level)
         self._bases: list[tuple[str, list[cst.BaseExpression]]] = []
+        self._classes: list[str] = []             # enclosing class names during the walk
 
     def visit_Import(self, node: cst.Import) -> bool:
         self.bindings.add_import(node)
@@ -102,6 +103,8 @@ class Analyzer(cst.CSTVisitor):
         target = dotted(node.targets[0].target) if len(node.targets) == 1 else None
         if target and "." not in target:
             target = f"{self._scope}:{target}"        # a plain name belongs to its function's scope
+        elif target and target.startswith("self.") and self._classes:
+            target = f"{self._classes[-1]}:{target}"  # self.conv belongs to its class
         if target and isinstance(node.value, cst.Call):
             self.assigns.append((target, node.value.func))
         elif target:
@@ -131,6 +134,11 @@ class Analyzer(cst.CSTVisitor):
                 continue
             if isinstance(stmt, cst.ClassDef):
                 self.visit_ClassDef(stmt)
+                self._classes.append(stmt.name.value)
+                for block in _blocks(stmt):
+                    self._walk(block, func)
+                self._classes.pop()
+                continue
             if isinstance(stmt, cst.FunctionDef):
                 for param in (*stmt.params.params, *stmt.params.kwonly_params):
                     if param.default is not None:
@@ -395,6 +403,7 @@ class Rewriter(cst.CSTTransformer):
         self._statements: dict[int, cst.BaseSmallStatement] = {}   # call id -> the statement it becomes
         self._markers: set[int] = set()
         self._class_rows: list[Row | None] = []
+        self._class_names: list[str] = []
         self._params: dict[int, set[str]] = {}
         self._narrowed: list[dict[str, Row]] = []     # `if isinstance(m, nn.Conv2d):` blocks
         self._store_targets: set[int] = set()          # attributes assigned to (not read)
@@ -503,6 +512,7 @@ class Rewriter(cst.CSTTransformer):
         self._class_is_module.append(node.name.value in self.module_classes)
         self._class_is_function.append(any(self.b.resolve(b.value) in AUTOGRAD_FUNCTIONS for b in node.bases))
         self._class_rows.append(self._base_row(node))
+        self._class_names.append(node.name.value)
 
     def _base_row(self, node: cst.ClassDef) -> Row | None:
         """The row of a torch layer this class derives from directly (`class BN(nn.BatchNorm2d)`), whose
@@ -518,6 +528,7 @@ class Rewriter(cst.CSTTransformer):
         self._class_is_module.pop()
         self._class_is_function.pop()
         self._class_rows.pop()
+        self._class_names.pop()
         return updated
 
     # -- references ----------------------------------------------------------------------------------
@@ -822,6 +833,8 @@ class Rewriter(cst.CSTTransformer):
             scope = self._func_ids[-1] if self._func_ids else 0
             return self.instance_rows.get(f"{scope}:{d}") or (None if scope and f"{scope}:{d}" in self.assigned
                                                               else self.instance_rows.get(f"0:{d}"))
+        if d.startswith("self.") and self._class_names:
+            d = f"{self._class_names[-1]}:{d}"
         return self.instance_rows.get(d)
 
     def _receiver_type(self, receiver: cst.BaseExpression) -> str:
@@ -835,6 +848,8 @@ class Rewriter(cst.CSTTransformer):
                 if scope and (f"{scope}:{d}" in self.assigned):
                     return TENSOR
                 d = f"0:{d}"
+            elif d.startswith("self.") and self._class_names:
+                d = f"{self._class_names[-1]}:{d}"
             if d in self.instances:
                 return self.instances[d]
             if self._ctx_names and d == self._ctx_names[-1]:
