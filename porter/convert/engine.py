@@ -818,6 +818,10 @@ class Rewriter(cst.CSTTransformer):
             return updated
         return updated.with_changes(args=[updated.args[0], *plan.args])
 
+    def layer_row(self, receiver: cst.BaseExpression) -> Row | None:
+        """For rules: the torch layer row `receiver` is known to hold (`self.qkv` = nn.Linear(...)), if any."""
+        return self._attribute_owner(receiver)
+
     def _attribute_owner(self, receiver: cst.BaseExpression) -> Row | None:
         """The layer row whose `attributes` apply to `receiver.x`: `self` in a subclass of a torch layer,
         or a name/attribute holding one (`self.conv = nn.Conv2d(...)`)."""

@@ -258,3 +258,22 @@ def pool_ceil(row, call: cst.Call, ctx):
         if problem:
             return Unsupported(problem)
     return _convert(row, call, args)
+
+
+@rule("functional_linear")
+def functional_linear(row, call: cst.Call, ctx):
+    """`F.linear(x, w, b)`: paddle wants the weight [in, out]. A weight in torch's layout (a parameter
+    the code made [out, in]) is passed transposed (the row's transform); the weight of a Linear layer
+    porter converted (`self.qkv.weight`) is already [in, out] in paddle and is passed as it is."""
+    from porter.convert.names import dotted
+    sig = [a for a in row.args if a != "*"]
+    for i, a in enumerate(call.args):
+        name = a.keyword.value if a.keyword is not None else (sig[i] if i < len(sig) and not a.star else None)
+        if name != "weight":
+            continue
+        d = dotted(a.value) or ""
+        if d.endswith(".weight"):
+            owner = ctx.layer_row(cst.parse_expression(d[:-len(".weight")])) if "." in d else None
+            if owner is not None and owner.weights == "linear":
+                return generic(dataclasses.replace(row, transform={}), call)
+    return generic(row, call)
