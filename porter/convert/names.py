@@ -17,8 +17,10 @@ import libcst as cst
 from porter.mappings import Table
 
 TORCH_ROOTS = ("torch",)
-# the packages whose APIs the tables map: torch, and the torchvision pieces model code imports
+# the packages whose APIs the tables map: torch, the torchvision pieces model code imports, and
+# einops' torch layers (einops itself works on paddle tensors: `rearrange` stays as it is)
 SOURCE_ROOTS = ("torch", "torchvision")
+SOURCE_PREFIXES = ("einops.layers.torch",)
 _own_package: str | None = None      # the package being converted is never treated as a source API
 
 
@@ -58,7 +60,9 @@ def module_name(node: cst.BaseExpression) -> str:
 
 def is_torch(qualname: str) -> bool:
     root = qualname.split(".", 1)[0]
-    return root in SOURCE_ROOTS and root != _own_package
+    if root in SOURCE_ROOTS:
+        return root != _own_package
+    return any(qualname == p or qualname.startswith(p + ".") for p in SOURCE_PREFIXES)
 
 
 def name_expr(qualname: str) -> cst.BaseExpression:
