@@ -11,7 +11,9 @@ paddlepaddle==3.3.1 and porter; the project's own venv cannot import torchvision
    state_dict as safetensors, a random input and the output as .npy.
 2. paddle side (its own process, torch blocked from import): import the converted package from the output
    folder, build the same model, `porter.transfer_weights(<safetensors>, model)` (strict), run the same
-   input, and compare: rel = max|paddle - torch| / max|torch|; a model matches when rel <= 1e-4.
+   input, and compare: rel = max|paddle - torch| / max|torch|; a model matches when rel <= 1e-4 and
+   torch's output is not constant. Every float weight is moved off its initial value first (small
+   noise; running variances in [0.75, 1.25]) so zero-initialised heads do not give trivial matches.
 
 Prints one line per model and a summary table (Markdown). Nothing is downloaded but the sources already
 installed; weights are random, so no hub access is needed.
@@ -71,6 +73,14 @@ def torch_side(package: str, name: str, shape: list[int], work: Path) -> None:
     from safetensors.torch import save_file
     torch.manual_seed(0)
     model = build(package, name, importlib.import_module(package)).eval()
+    with torch.no_grad():      # move every float tensor off its init (zero-init heads give constant outputs)
+        g = torch.Generator().manual_seed(1)
+        for key, t in model.state_dict().items():
+            if t.is_floating_point():
+                if key.endswith("running_var"):
+                    t.copy_(torch.rand(t.shape, generator=g) * 0.5 + 0.75)
+                else:
+                    t.add_(torch.randn(t.shape, generator=g) * 0.02)
     sd = {k: v.detach().contiguous().clone() for k, v in model.state_dict().items()}
     save_file(sd, str(work / "weights.safetensors"))
     x = np.random.default_rng(0).standard_normal(shape).astype("float32")
@@ -126,7 +136,8 @@ def paddle_side(package: str, name: str, out_root: Path, work: Path) -> dict:
                 return {"stage": stage, "error": f"shape {list(g.shape)} vs torch {list(w.shape)}"}
             scale = float(np.abs(w).max()) or 1.0
             rel = max(rel, float(np.abs(g.astype(np.float64) - w).max()) / scale)
-        return {"stage": "done", "rel": rel, "match": rel <= REL}
+        degenerate = all(float(np.ptp(w)) == 0.0 for w in want)
+        return {"stage": "done", "rel": rel, "match": rel <= REL and not degenerate, "degenerate": degenerate}
     except Exception as e:  # noqa: BLE001  (the benchmark reports every failure by stage)
         import traceback
         tb = [f for f in traceback.extract_tb(e.__traceback__) if str(out_root) in f.filename]
@@ -212,7 +223,8 @@ def main() -> int:
         res.update(model=name, seconds=round(time.perf_counter() - start, 1))
         shutil.rmtree(mdir, ignore_errors=True)
         results.append(res)
-        verdict = ("MATCH" if res.get("match") else "DIFF") if res["stage"] == "done" else f"FAIL[{res['stage']}]"
+        verdict = ("MATCH" if res.get("match") else "CONSTANT" if res.get("degenerate") else "DIFF") \
+            if res["stage"] == "done" else f"FAIL[{res['stage']}]"
         detail = f"rel {res['rel']:.1e}" if "rel" in res else res.get("error", "")
         print(f"[{i}/{len(todo)}] {name}: {verdict} {detail} ({res['seconds']} s)", flush=True)
     if args.json:
