@@ -59,6 +59,7 @@ def _run_both(src: str, factory: str, x: np.ndarray):
 def test_class_values_and_partials_keep_their_argument_conversion():
     x = np.random.default_rng(0).standard_normal((2, 4, 4, 4)).astype(np.float32)
     t, p, code = _run_both(VALUES, "build", x)
-    assert "norm_layer(c, epsilon=1e-3, momentum=0.99)" in code
-    assert "functools.partial(nn.BatchNorm2D, epsilon=1e-2, momentum=0.97)" in code
+    # a class passed as a value converts at run time (momentum stays torch's, converted once there)
+    assert "norm_layer = _porter_layer(nn.BatchNorm2D, 'torch.nn.BatchNorm2d')" in code
+    assert "functools.partial(_porter_layer(nn.BatchNorm2D, 'torch.nn.BatchNorm2d'), eps=1e-2, momentum=0.03)" in code
     np.testing.assert_allclose(p, t, rtol=1e-5, atol=1e-5)

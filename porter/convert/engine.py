@@ -156,16 +156,17 @@ class Analyzer(cst.CSTVisitor):
         later calls (`norm_layer(c, eps=1e-3)`) take that row's argument conversion."""
         out: dict[int, dict[str, str]] = {}
         def torch_class(value):
+            prefix = ""
             if isinstance(value, cst.Call) and self.bindings.resolve_other(value.func) == "functools.partial" \
                     and value.args:
-                value = value.args[0].value
+                value, prefix = value.args[0].value, PARTIAL
             q = self.bindings.resolve(value)
-            return q if q is not None and self.bindings.table.lookup(q) is not None else None
+            return prefix + q if q is not None and self.bindings.table.lookup(q) is not None else None
 
         for func, name, value in self._class_values:
             if isinstance(value, cst.IfExp):      # `partial(nn.Conv2d, kernel_size=1) if conv else nn.Linear`
                 a, b = torch_class(value.body), torch_class(value.orelse)
-                q = f"{a}|{b}" if a and b else None
+                q = f"{a.removeprefix(PARTIAL)}|{b.removeprefix(PARTIAL)}" if a and b else None
             else:
                 q = torch_class(value)
             if q is not None:
@@ -226,6 +227,55 @@ class CallPlan:
     """The generic transform's result for one call: new args, or the reason it cannot convert."""
     args: list[cst.Arg] | None
     reason: str | None = None
+
+
+PARTIAL = "partial:"            # class_values: a value bound through functools.partial
+LAYER_HELPER = "_porter_layer"
+
+
+def wrappable(row: Row | None) -> bool:
+    """A torch layer class whose calls need converting, passed around as a value (`act_layer=nn.ReLU`):
+    written as `_porter_layer(nn.ReLU, ...)`, a subclass that takes torch's arguments at run time."""
+    if row is None or row.paddle is None or row.args is None or row.rule or row.instance:
+        return False
+    last = row.torch.rsplit(".", 1)[1]
+    if not (row.torch.startswith("torch.nn.") and last[:1].isupper()) or row.is_method:
+        return False
+    sig = [a for a in row.args if a != "*"]
+    return bool(row.rename or row.drop or row.transform or row.unsupported or row.defaults or row.add) \
+        or tuple(row.rename.get(a, a) for a in sig[:len(row.paddle_positional())]) != row.paddle_positional()
+
+
+def _layer_spec(row: Row) -> tuple:
+    sig = [a for a in row.args if a != "*"]
+    ppos = row.paddle_positional()
+    npos = 0
+    while npos < len(sig) and npos < len(ppos) and row.rename.get(sig[npos], sig[npos]) == ppos[npos] \
+            and sig[npos] not in row.transform and sig[npos] not in row.drop:
+        npos += 1
+    if "*" in row.args:
+        npos = min(npos, row.args.index("*"))
+    one_minus = [k for k, t in row.transform.items() if t == "one_minus"]
+    flags = {k: _FLAGS[t] for k, t in row.transform.items() if t in _FLAGS}
+    refuse = [k for k in row.transform if k not in one_minus and k not in flags]
+    rename = {k: v for k, v in row.rename.items() if k in sig}
+
+    return (tuple(sig), npos, rename, tuple(sorted(row.drop)), tuple(refuse), tuple(sorted(row.unsupported)),
+            tuple(one_minus), flags)
+
+
+# boolean torch arguments whose False is a set of paddle keywords (their True is paddle's default): the
+# run-time form of the transforms of the same names (porter/convert/transforms.py)
+_FLAGS = {"affine": {"weight_attr": False, "bias_attr": False},
+          "track_running_stats": {"use_global_stats": False},
+          "bias_flag": {"bias_attr": False}}
+
+
+def _passes_one_minus(row: Row, call: cst.Call) -> bool:
+    sig = [a for a in row.args if a != "*"]
+    keys = {a.keyword.value if a.keyword is not None else (sig[i] if i < len(sig) else None)
+            for i, a in enumerate(call.args) if not a.star}
+    return any(row.transform.get(k) == "one_minus" for k in keys) or any(a.star for a in call.args)
 
 
 def _is_super_init(call: cst.Call) -> bool:
@@ -407,6 +457,9 @@ class Rewriter(cst.CSTTransformer):
         self._params: dict[int, set[str]] = {}
         self._narrowed: list[dict[str, Row]] = []     # `if isinstance(m, nn.Conv2d):` blocks
         self._store_targets: set[int] = set()          # attributes assigned to (not read)
+        self._value_sites: set[int] = set()            # expressions where a layer class is wrapped
+        self.layer_specs: dict[str, tuple] = {}        # torch layer -> its `_porter_layer` conversion
+        self._not_values: set[int] = set()
         self._narrowing: dict[int, dict[str, Row]] = {}  # if-body id -> its narrowing
         self.scalar_locals: set[str] = set()
         self.instance_rows: dict[str, Row] = {}                             # decorators that are removed
@@ -478,6 +531,8 @@ class Rewriter(cst.CSTTransformer):
 
     def visit_Param(self, node: cst.Param) -> None:
         self._skip.add(id(node.name))
+        if node.default is not None:
+            self._value_sites.add(id(node.default))
         if self._func_ids:
             self._params.setdefault(self._func_ids[-1], set()).add(node.name.value)
 
@@ -562,6 +617,32 @@ class Rewriter(cst.CSTTransformer):
         if len(node.targets) == 1:
             self._assign_targets[id(node.value)] = node.targets[0].target
         self._store_targets.update(id(t.target) for t in node.targets)
+        self._value_sites.add(id(node.value))
+
+    # places where a torch layer class passed as a value is wrapped (`_porter_layer`): defaults,
+    # assignments, call arguments (a partial's callable too: its bound arguments convert at run time),
+    # dict/list/tuple entries, return values; never isinstance/issubclass arguments, base classes,
+    # comparisons or decorators
+    def visit_DictElement(self, node: cst.DictElement) -> None:
+        self._value_sites.add(id(node.value))
+
+    def visit_Element(self, node: cst.Element) -> None:
+        self._value_sites.add(id(node.value))
+
+    def visit_Return(self, node: cst.Return) -> None:
+        if node.value is not None:
+            self._value_sites.add(id(node.value))
+
+    def _mark_value_args(self, node: cst.Call) -> None:
+        name = node.func.value if isinstance(node.func, cst.Name) else None
+        if name in ("isinstance", "issubclass", "type"):
+            for a in node.args:                      # the class tuple's elements too
+                self._not_values.add(id(a.value))
+                if isinstance(a.value, cst.Tuple):
+                    self._not_values.update(id(e.value) for e in a.value.elements)
+            return
+        for a in node.args:
+            self._value_sites.add(id(a.value))
 
     def visit_AugAssign(self, node: cst.AugAssign) -> None:
         self._store_targets.add(id(node.target))
@@ -664,6 +745,7 @@ class Rewriter(cst.CSTTransformer):
         return updated
 
     def visit_Call(self, node: cst.Call) -> None:
+        self._mark_value_args(node)
         if isinstance(node.func, cst.Attribute):
             self._call_funcs_attr.add(id(node.func))        # `ctx.save_for_backward(...)`: a method call
         q = self.b.resolve(node.func)
@@ -750,6 +832,13 @@ class Rewriter(cst.CSTTransformer):
             self.unsupported(original, q, reason)
             return updated
         self.found += 1
+        if id(original) in self._value_sites and id(original) not in self._not_values and not self._annotation_depth \
+                and wrappable(row):
+            _helper_uses[0] += 1
+            self.layer_specs[row.torch] = _layer_spec(row)
+            return cst.Call(func=cst.Name(LAYER_HELPER), args=[
+                cst.Arg(self.emit(row.paddle, original), comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))),
+                cst.Arg(cst.SimpleString(repr(row.torch)))])
         return self.emit(row.paddle, original)
 
     # -- calls ---------------------------------------------------------------------------------------
@@ -788,6 +877,12 @@ class Rewriter(cst.CSTTransformer):
     def _call_through_value(self, q: str, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         """`norm_layer(c, eps=1e-3)` where norm_layer holds a torch class: its row's argument conversion.
         The value may be another callable at run time, so a call that does not fit is left alone."""
+        q = q.removeprefix(PARTIAL)
+        if "|" not in q and wrappable(self.table.lookup(q)) and _passes_one_minus(self.table.lookup(q), updated):
+            # the value is a `_porter_layer(...)`, which converts at run time: momentum written here would
+            # be converted twice; other arguments are converted here too, for the reader (the layer
+            # helper passes paddle's keywords through)
+            return updated
         rows = [self.table.lookup(one) for one in q.split("|")]   # either class of a conditional
         if any(r is None or r.paddle is None or r.args is None or (r.rule and len(rows) == 1) for r in rows):
             return updated
@@ -811,6 +906,8 @@ class Rewriter(cst.CSTTransformer):
         q = self.b.resolve(original.args[0].value)
         row = self.table.lookup(q) if q else None
         if row is None or row.paddle is None or row.rule or row.args is None:
+            return updated
+        if wrappable(row):        # the callable became `_porter_layer(...)`: it converts the bound arguments
             return updated
         plan = convert_args(row, list(updated.args[1:]))
         if plan.args is None:
@@ -979,7 +1076,8 @@ def convert_module(module: cst.Module, table: Table | None = None, code: str | N
     rewriter.scalar_locals = analyzer.scalar_locals()
     _helper_uses[0] = 0
     new = module.visit(rewriter)
-    new = imports.rewrite(new, analyzer.bindings, rewriter.needs_paddle, helpers=_helper_uses[0] > 0)
+    new = imports.rewrite(new, analyzer.bindings, rewriter.needs_paddle, helpers=_helper_uses[0] > 0,
+                          layer_specs=rewriter.layer_specs)
     unconverted = []
     if rewriter.unconverted:      # positions cost code generation: only when something is reported
         from porter.convert.lines import report_lines

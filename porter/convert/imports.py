@@ -281,21 +281,54 @@ def _porter_kwargs(kwargs, rename, drop, refuse, unsupported):
     return out
 '''
 
-# helpers the conversion may call, each written once into a file that uses it
-HELPERS = {STAND_IN: _STAND_IN_DEF, "_porter_kwargs": _KWARGS_DEF}
+_LAYER_DEF = '''
+def _porter_layer(cls, torch_name):
+    """porter: a torch layer class passed as a value (`act_layer=nn.ReLU`): wherever it is called, with
+    torch's positional order and keywords (`inplace=True`, `eps=`), paddle's layer is built."""
+    cache = _porter_layer.__dict__.setdefault("cache", {})
+    if cls not in cache:
+        args, npos, rename, drop, refuse, unsupported, one_minus, flags = _PORTER_LAYERS[torch_name]
+
+        class Layer(cls):
+            def __init__(self, *a, **kw):
+                kw.update(zip(args[npos:], a[npos:]))
+                kw = {k: (1 - v if k in one_minus and v is not None else v) for k, v in kw.items()}
+                for key, when_false in flags.items():
+                    if kw.pop(key, True) is False:
+                        kw.update(when_false)
+                super().__init__(*a[:npos], **_porter_kwargs(kw, rename, drop, refuse, unsupported))
+        Layer.__name__, Layer.__qualname__ = cls.__name__, cls.__qualname__
+        cache[cls] = Layer
+    return cache[cls]
 
 
-def add_helpers(module: cst.Module) -> cst.Module:
+# torch signature, leading positionals paddle shares, renames, drops, keys needing a written value,
+# unsupported keys (None only), keys whose value is 1 - v in paddle (BatchNorm momentum), and
+# boolean keys whose False sets paddle keywords (affine=False: weight_attr=False, bias_attr=False)
+_PORTER_LAYERS = {specs}
+'''
+
+# helpers the conversion may call, each written once into a file, before the first statement using it
+# (_porter_layer calls _porter_kwargs: placed first, it pulls _porter_kwargs in before itself)
+HELPERS = {STAND_IN: _STAND_IN_DEF, "_porter_layer": _LAYER_DEF, "_porter_kwargs": _KWARGS_DEF}
+
+
+def add_helpers(module: cst.Module, layer_specs: dict | None = None) -> cst.Module:
     """Each helper the converted code calls goes right before the first top-level statement using it."""
     code = module.code
     for name, source in HELPERS.items():
         if f"{name}(" not in code or f"def {name}(" in code:
             continue
+        if name == "_porter_layer":
+            code += "\n_porter_kwargs("      # the layer helper calls the kwargs helper
         body = list(module.body)
         for i, stmt in enumerate(body):
             if f"{name}(" in module.code_for_node(stmt):
-                helper = cst.parse_module(source).body
-                helper = [helper[0].with_changes(leading_lines=[cst.EmptyLine()] if i else [])]
+                if name == "_porter_layer":
+                    source = source.replace("{specs}", "{\n" + "".join(
+                        f"    {k!r}: {v!r},\n" for k, v in sorted((layer_specs or {}).items())) + "}")
+                helper = list(cst.parse_module(source).body)
+                helper[0] = helper[0].with_changes(leading_lines=[cst.EmptyLine()] if i else [])
                 lead = list(getattr(stmt, "leading_lines", ()))
                 blank = sum(1 for ln in lead[:2] if ln.comment is None)
                 nxt = stmt.with_changes(leading_lines=[cst.EmptyLine()] * max(0, 2 - blank) + lead) \
@@ -306,11 +339,12 @@ def add_helpers(module: cst.Module) -> cst.Module:
     return module
 
 
-def rewrite(module: cst.Module, bindings: Bindings, needs_paddle: bool, helpers: bool = False) -> cst.Module:
+def rewrite(module: cst.Module, bindings: Bindings, needs_paddle: bool, helpers: bool = False,
+            layer_specs: dict | None = None) -> cst.Module:
     rewriter = ImportRewriter(bindings, needs_paddle)
     module = module.visit(rewriter)
     if rewriter.stand_ins or helpers:
-        module = add_helpers(module)
+        module = add_helpers(module, layer_specs)
     if rewriter.needs_paddle and not rewriter.first_import_done:
         module = _prepend_import_paddle(module)
     return module

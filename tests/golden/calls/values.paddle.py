@@ -6,21 +6,62 @@ from typing import Callable, Optional
 import paddle
 import paddle.nn as nn
 
+def _porter_kwargs(kwargs, rename, drop, refuse, unsupported):
+    """porter: torch keyword arguments passed through ** to a paddle call, converted at run time."""
+    out = {}
+    for key, value in kwargs.items():
+        if key in drop or (key in unsupported and value is None):
+            continue
+        if key in refuse or key in unsupported:
+            raise TypeError(f"porter: {key}={value!r} passed through ** needs converting for paddle; pass it explicitly")
+        out[rename.get(key, key)] = value
+    return out
+
+
+def _porter_layer(cls, torch_name):
+    """porter: a torch layer class passed as a value (`act_layer=nn.ReLU`): wherever it is called, with
+    torch's positional order and keywords (`inplace=True`, `eps=`), paddle's layer is built."""
+    cache = _porter_layer.__dict__.setdefault("cache", {})
+    if cls not in cache:
+        args, npos, rename, drop, refuse, unsupported, one_minus, flags = _PORTER_LAYERS[torch_name]
+
+        class Layer(cls):
+            def __init__(self, *a, **kw):
+                kw.update(zip(args[npos:], a[npos:]))
+                kw = {k: (1 - v if k in one_minus and v is not None else v) for k, v in kw.items()}
+                for key, when_false in flags.items():
+                    if kw.pop(key, True) is False:
+                        kw.update(when_false)
+                super().__init__(*a[:npos], **_porter_kwargs(kw, rename, drop, refuse, unsupported))
+        Layer.__name__, Layer.__qualname__ = cls.__name__, cls.__qualname__
+        cache[cls] = Layer
+    return cache[cls]
+
+
+# torch signature, leading positionals paddle shares, renames, drops, keys needing a written value,
+# unsupported keys (None only), keys whose value is 1 - v in paddle (BatchNorm momentum), and
+# boolean keys whose False sets paddle keywords (affine=False: weight_attr=False, bias_attr=False)
+_PORTER_LAYERS = {
+    'torch.nn.BatchNorm2d': (('num_features', 'eps', 'momentum', 'affine', 'track_running_stats', 'device', 'dtype', 'bias'), 1, {'eps': 'epsilon'}, ('device',), (), ('dtype',), ('momentum',), {'affine': {'weight_attr': False, 'bias_attr': False}, 'track_running_stats': {'use_global_stats': False}, 'bias': {'bias_attr': False}}),
+    'torch.nn.LayerNorm': (('normalized_shape', 'eps', 'elementwise_affine', 'bias', 'device', 'dtype'), 2, {'eps': 'epsilon'}, ('device',), (), ('dtype',), (), {}),
+    'torch.nn.ReLU': (('inplace',), 0, {}, ('inplace',), (), (), (), {}),
+}
+
 
 class Block(nn.Layer):
-    def __init__(self, c: int, norm_layer: Optional[Callable[..., nn.Layer]] = None, act_layer=nn.ReLU):
+    def __init__(self, c: int, norm_layer: Optional[Callable[..., nn.Layer]] = None, act_layer=_porter_layer(nn.ReLU, 'torch.nn.ReLU')):
         super().__init__()
         if norm_layer is None:
-            norm_layer = nn.BatchNorm2D
-        self.bn = norm_layer(c, epsilon=1e-3, momentum=0.99)      # BatchNorm's conversion applies
+            norm_layer = _porter_layer(nn.BatchNorm2D, 'torch.nn.BatchNorm2d')
+        self.bn = norm_layer(c, eps=1e-3, momentum=0.01)      # BatchNorm's conversion applies
         self.act = act_layer()
         self.other = helper(c, eps=1e-3)                        # not a torch callable: unchanged
 
 
 def make(c):
-    norm = functools.partial(nn.BatchNorm2D, epsilon=1e-3, momentum=0.97)
-    ln = partial(nn.LayerNorm, epsilon=1e-6)
-    return nn.Sequential(norm(c), ln(c), Block(c, norm_layer=nn.BatchNorm2D))
+    norm = functools.partial(_porter_layer(nn.BatchNorm2D, 'torch.nn.BatchNorm2d'), eps=1e-3, momentum=0.03)
+    ln = partial(_porter_layer(nn.LayerNorm, 'torch.nn.LayerNorm'), eps=1e-6)
+    return nn.Sequential(norm(c), ln(c), Block(c, norm_layer=_porter_layer(nn.BatchNorm2D, 'torch.nn.BatchNorm2d')))
 
 
 def check(grid_sizes, strides):

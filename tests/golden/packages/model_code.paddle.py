@@ -26,12 +26,6 @@ except ImportError:
     def _assert(condition: bool, message: str):
         assert condition, message
 
-_NORMS = dict(batchnorm=nn.BatchNorm2D, frozen=BatchNorm2D)
-
-
-def pad_to(x, size: int):
-    return F.pad(x, (0, size - x.shape[-1]), pad_from_left_axis=False)
-
 def _porter_kwargs(kwargs, rename, drop, refuse, unsupported):
     """porter: torch keyword arguments passed through ** to a paddle call, converted at run time."""
     out = {}
@@ -42,6 +36,41 @@ def _porter_kwargs(kwargs, rename, drop, refuse, unsupported):
             raise TypeError(f"porter: {key}={value!r} passed through ** needs converting for paddle; pass it explicitly")
         out[rename.get(key, key)] = value
     return out
+
+
+def _porter_layer(cls, torch_name):
+    """porter: a torch layer class passed as a value (`act_layer=nn.ReLU`): wherever it is called, with
+    torch's positional order and keywords (`inplace=True`, `eps=`), paddle's layer is built."""
+    cache = _porter_layer.__dict__.setdefault("cache", {})
+    if cls not in cache:
+        args, npos, rename, drop, refuse, unsupported, one_minus, flags = _PORTER_LAYERS[torch_name]
+
+        class Layer(cls):
+            def __init__(self, *a, **kw):
+                kw.update(zip(args[npos:], a[npos:]))
+                kw = {k: (1 - v if k in one_minus and v is not None else v) for k, v in kw.items()}
+                for key, when_false in flags.items():
+                    if kw.pop(key, True) is False:
+                        kw.update(when_false)
+                super().__init__(*a[:npos], **_porter_kwargs(kw, rename, drop, refuse, unsupported))
+        Layer.__name__, Layer.__qualname__ = cls.__name__, cls.__qualname__
+        cache[cls] = Layer
+    return cache[cls]
+
+
+# torch signature, leading positionals paddle shares, renames, drops, keys needing a written value,
+# unsupported keys (None only), keys whose value is 1 - v in paddle (BatchNorm momentum), and
+# boolean keys whose False sets paddle keywords (affine=False: weight_attr=False, bias_attr=False)
+_PORTER_LAYERS = {
+    'torch.nn.BatchNorm2d': (('num_features', 'eps', 'momentum', 'affine', 'track_running_stats', 'device', 'dtype', 'bias'), 1, {'eps': 'epsilon'}, ('device',), (), ('dtype',), ('momentum',), {'affine': {'weight_attr': False, 'bias_attr': False}, 'track_running_stats': {'use_global_stats': False}, 'bias': {'bias_attr': False}}),
+}
+
+
+_NORMS = dict(batchnorm=_porter_layer(nn.BatchNorm2D, 'torch.nn.BatchNorm2d'), frozen=BatchNorm2D)
+
+
+def pad_to(x, size: int):
+    return F.pad(x, (0, size - x.shape[-1]), pad_from_left_axis=False)
 
 
 class GroupNorm1(nn.GroupNorm):
