@@ -230,6 +230,10 @@ class CallPlan:
 
 
 PARTIAL = "partial:"            # class_values: a value bound through functools.partial
+# layer attributes read on values of unknown type through `_porter_attr`: names specific to torch
+# layers (not `stride`, `eps`, ... which configs and user classes use as well)
+RUNTIME_ATTRIBUTES = {"in_channels", "out_channels", "kernel_size", "num_features", "running_mean", "running_var",
+                      "normalized_shape", "num_groups", "num_channels", "embedding_dim", "num_embeddings", "padding_idx"}
 LAYER_HELPER = "_porter_layer"
 
 
@@ -459,6 +463,7 @@ class Rewriter(cst.CSTTransformer):
         self._store_targets: set[int] = set()          # attributes assigned to (not read)
         self._value_sites: set[int] = set()            # expressions where a layer class is wrapped
         self.layer_specs: dict[str, tuple] = {}        # torch layer -> its `_porter_layer` conversion
+        self.attribute_paths: dict[str, list[str]] = {}  # `_porter_attr` names -> paddle attributes
         self._not_values: set[int] = set()
         self._narrowing: dict[int, dict[str, Row]] = {}  # if-body id -> its narrowing
         self.scalar_locals: set[str] = set()
@@ -782,6 +787,10 @@ class Rewriter(cst.CSTTransformer):
                 return cst.parse_expression(path.format(receiver) if "{}" in path else f"{receiver}.{path}")
             self.found += 1
             return cst.parse_expression(f"{receiver}.{path}")
+        if row is None:
+            late = self._runtime_attribute(original, updated)
+            if late is not None:
+                return late
         if self._ctx_names and self._ctx_names[-1] and isinstance(original.value, cst.Name) \
                 and original.value.value == self._ctx_names[-1] and id(original) not in self._call_funcs_attr:
             return self._ctx_attribute(original, updated)
@@ -918,6 +927,27 @@ class Rewriter(cst.CSTTransformer):
     def layer_row(self, receiver: cst.BaseExpression) -> Row | None:
         """For rules: the torch layer row `receiver` is known to hold (`self.qkv` = nn.Linear(...)), if any."""
         return self._attribute_owner(receiver)
+
+    def _runtime_attribute(self, original: cst.Attribute, updated: cst.Attribute) -> cst.BaseExpression | None:
+        """`self.conv_pw.out_channels` where porter cannot see what built `conv_pw` (a factory): a layer
+        attribute name torch spells differently (RUNTIME_ATTRIBUTES) is read through `_porter_attr`,
+        which returns the object's own attribute if it has one (a user class) and else the paddle
+        layer's (`_out_channels`)."""
+        name = original.attr.value
+        if name not in RUNTIME_ATTRIBUTES or id(original) in self._store_targets or id(original) in self._call_funcs_attr:
+            return None
+        d = dotted(original.value)
+        if d is None or d == "self" or d.split(".")[0] in self.b.foreign or self.b.resolve(original.value) is not None:
+            return None
+        paths = sorted({row.attributes[name] for row in self.table.rows.values()
+                        if name in row.attributes and row.attributes[name].isidentifier()})
+        if not paths:
+            return None
+        self.attribute_paths[name] = paths
+        _helper_uses[0] += 1
+        return cst.Call(func=cst.Name("_porter_attr"), args=[
+            cst.Arg(updated.value, comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))),
+            cst.Arg(cst.SimpleString(repr(name)))])
 
     def _attribute_owner(self, receiver: cst.BaseExpression) -> Row | None:
         """The layer row whose `attributes` apply to `receiver.x`: `self` in a subclass of a torch layer,
@@ -1077,7 +1107,7 @@ def convert_module(module: cst.Module, table: Table | None = None, code: str | N
     _helper_uses[0] = 0
     new = module.visit(rewriter)
     new = imports.rewrite(new, analyzer.bindings, rewriter.needs_paddle, helpers=_helper_uses[0] > 0,
-                          layer_specs=rewriter.layer_specs)
+                          layer_specs=rewriter.layer_specs, attribute_paths=rewriter.attribute_paths)
     unconverted = []
     if rewriter.unconverted:      # positions cost code generation: only when something is reported
         from porter.convert.lines import report_lines

@@ -308,12 +308,28 @@ def _porter_layer(cls, torch_name):
 _PORTER_LAYERS = {specs}
 '''
 
+_ATTR_DEF = '''
+def _porter_attr(obj, name):
+    """porter: a torch layer attribute read on a value whose class porter could not see: the object's
+    own attribute if it has one, else the paddle layer's name for it (`out_channels` -> `_out_channels`)."""
+    if hasattr(obj, name):
+        return getattr(obj, name)
+    for other in _PORTER_ATTRS.get(name, ()):
+        if hasattr(obj, other):
+            return getattr(obj, other)
+    raise AttributeError(f"{type(obj).__name__} has no attribute {name!r} (nor its paddle spelling)")
+
+
+_PORTER_ATTRS = {attrs}
+'''
+
 # helpers the conversion may call, each written once into a file, before the first statement using it
 # (_porter_layer calls _porter_kwargs: placed first, it pulls _porter_kwargs in before itself)
-HELPERS = {STAND_IN: _STAND_IN_DEF, "_porter_layer": _LAYER_DEF, "_porter_kwargs": _KWARGS_DEF}
+HELPERS = {STAND_IN: _STAND_IN_DEF, "_porter_layer": _LAYER_DEF, "_porter_kwargs": _KWARGS_DEF,
+           "_porter_attr": _ATTR_DEF}
 
 
-def add_helpers(module: cst.Module, layer_specs: dict | None = None) -> cst.Module:
+def add_helpers(module: cst.Module, layer_specs: dict | None = None, attribute_paths: dict | None = None) -> cst.Module:
     """Each helper the converted code calls goes right before the first top-level statement using it."""
     code = module.code
     for name, source in HELPERS.items():
@@ -324,6 +340,8 @@ def add_helpers(module: cst.Module, layer_specs: dict | None = None) -> cst.Modu
         body = list(module.body)
         for i, stmt in enumerate(body):
             if f"{name}(" in module.code_for_node(stmt):
+                if name == "_porter_attr":
+                    source = source.replace("{attrs}", repr(dict(sorted((attribute_paths or {}).items()))))
                 if name == "_porter_layer":
                     source = source.replace("{specs}", "{\n" + "".join(
                         f"    {k!r}: {v!r},\n" for k, v in sorted((layer_specs or {}).items())) + "}")
@@ -340,11 +358,11 @@ def add_helpers(module: cst.Module, layer_specs: dict | None = None) -> cst.Modu
 
 
 def rewrite(module: cst.Module, bindings: Bindings, needs_paddle: bool, helpers: bool = False,
-            layer_specs: dict | None = None) -> cst.Module:
+            layer_specs: dict | None = None, attribute_paths: dict | None = None) -> cst.Module:
     rewriter = ImportRewriter(bindings, needs_paddle)
     module = module.visit(rewriter)
     if rewriter.stand_ins or helpers:
-        module = add_helpers(module, layer_specs)
+        module = add_helpers(module, layer_specs, attribute_paths)
     if rewriter.needs_paddle and not rewriter.first_import_done:
         module = _prepend_import_paddle(module)
     return module

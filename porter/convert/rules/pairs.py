@@ -209,7 +209,7 @@ def chunk(row, call: cst.Call, ctx):
     written, dim = b.named["chunks"], b.named.get("dim")
     n = strip_parens(written)
     dim_ok = dim is None or int_literal(dim) or is_simple(dim)
-    if is_simple(x) and (int_literal(n) or is_simple(n)) and dim_ok:
+    if is_simple(x) and dim_ok:           # x and dim are repeated; chunks is evaluated once
         size = f"{atom(x)}.shape[{code(strip_parens(dim)) if dim is not None else 0}]"
         if int_literal(n):
             k = n.evaluated_value if isinstance(n, cst.Integer) else None
