@@ -230,6 +230,7 @@ class CallPlan:
 
 
 PARTIAL = "partial:"            # class_values: a value bound through functools.partial
+TENSOR_PROPERTIES = {"real": "paddle.real", "imag": "paddle.imag"}   # torch properties, paddle functions
 # layer attributes read on values of unknown type through `_porter_attr`: names specific to torch
 # layers (not `stride`, `eps`, ... which configs and user classes use as well)
 RUNTIME_ATTRIBUTES = {"in_channels", "out_channels", "kernel_size", "num_features", "running_mean", "running_var",
@@ -788,6 +789,9 @@ class Rewriter(cst.CSTTransformer):
             self.found += 1
             return cst.parse_expression(f"{receiver}.{path}")
         if row is None:
+            prop = self._tensor_property(original, updated)
+            if prop is not None:
+                return prop
             late = self._runtime_attribute(original, updated)
             if late is not None:
                 return late
@@ -927,6 +931,22 @@ class Rewriter(cst.CSTTransformer):
     def layer_row(self, receiver: cst.BaseExpression) -> Row | None:
         """For rules: the torch layer row `receiver` is known to hold (`self.qkv` = nn.Linear(...)), if any."""
         return self._attribute_owner(receiver)
+
+    def _tensor_property(self, original: cst.Attribute, updated: cst.Attribute) -> cst.BaseExpression | None:
+        """`x.real` / `x.imag`: properties in torch, methods in paddle (`paddle.real(x)`). Like method rows,
+        they apply to receivers porter cannot type except values of non-torch imports (`np....real`)."""
+        target = TENSOR_PROPERTIES.get(original.attr.value)
+        if target is None or id(original) in self._store_targets or id(original) in self._call_funcs_attr:
+            return None
+        base = original.value
+        while isinstance(base, (cst.Attribute, cst.Call, cst.Subscript)):
+            base = base.func if isinstance(base, cst.Call) else base.value
+        if (isinstance(base, cst.Name) and base.value in self.b.foreign) or \
+                isinstance(original.value, (cst.Integer, cst.Float, cst.Imaginary)):
+            return None
+        self.found += 1
+        return cst.Call(func=self.emit(target), args=[cst.Arg(updated.value.with_changes(lpar=[], rpar=[])
+                                                              if hasattr(updated.value, "lpar") else updated.value)])
 
     def _runtime_attribute(self, original: cst.Attribute, updated: cst.Attribute) -> cst.BaseExpression | None:
         """`self.conv_pw.out_channels` where porter cannot see what built `conv_pw` (a factory): a layer
