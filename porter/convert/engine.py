@@ -586,6 +586,22 @@ class Rewriter(cst.CSTTransformer):
         return None
 
     def leave_ClassDef(self, original, updated):
+        row = self._class_rows[-1]
+        if row is not None and wrappable(row) and not any(
+                isinstance(st, cst.FunctionDef) and st.name.value == "__init__" for st in original.body.body):
+            # `class Linear(nn.Linear): def forward(...)`: built with torch's arguments wherever it is
+            # called (another module, a registry), so the base takes them at run time
+            bases = list(updated.bases)
+            for i, base in enumerate(original.bases):
+                q = self.b.resolve(base.value)
+                if q is not None and self.table.lookup(q) is row:
+                    _helper_uses[0] += 1
+                    self.layer_specs[row.torch] = _layer_spec(row)
+                    bases[i] = bases[i].with_changes(value=cst.Call(func=cst.Name(LAYER_HELPER), args=[
+                        cst.Arg(bases[i].value, comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))),
+                        cst.Arg(cst.SimpleString(repr(row.torch)))]))
+                    break
+            updated = updated.with_changes(bases=bases)
         self._class_is_module.pop()
         self._class_is_function.pop()
         self._class_rows.pop()
