@@ -951,6 +951,13 @@ class Rewriter(cst.CSTTransformer):
     def _tensor_property(self, original: cst.Attribute, updated: cst.Attribute) -> cst.BaseExpression | None:
         """`x.real` / `x.imag`: properties in torch, methods in paddle (`paddle.real(x)`). Like method rows,
         they apply to receivers porter cannot type except values of non-torch imports (`np....real`)."""
+        if original.attr.value == "is_floating_point" and id(original) not in self._call_funcs_attr \
+                and id(original) not in self._store_targets:
+            # `dtype.is_floating_point` (torch.dtype's property; the Tensor method is always called)
+            floats = ", ".join(cst.Module([]).code_for_node(self.emit(f"paddle.{t}"))
+                               for t in ("float16", "bfloat16", "float32", "float64"))
+            self.found += 1
+            return cst.parse_expression(f"({cst.Module([]).code_for_node(updated.value)} in ({floats}))")
         target = TENSOR_PROPERTIES.get(original.attr.value)
         if target is None or id(original) in self._store_targets or id(original) in self._call_funcs_attr:
             return None

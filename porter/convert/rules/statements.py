@@ -84,3 +84,14 @@ def annotate_value(row, call: cst.Call, ctx):
         return Unsupported("only torch.jit.annotate(type, value) converts")
     value = next((a.value for a in args if a.keyword is not None and a.keyword.value == "the_value"), args[1].value)
     return value
+
+
+@rule("default_dtype")
+def default_dtype(row, call: cst.Call, ctx):
+    """`torch.get_default_dtype()` is a dtype object (`.is_floating_point`, `finfo(...)`, comparisons);
+    paddle's get_default_dtype() is its name: `getattr(paddle, paddle.get_default_dtype())`."""
+    if call.args:
+        return Unsupported("takes no arguments")
+    return cst.Call(func=cst.Name("getattr"), args=[
+        cst.Arg(ctx.emit("paddle"), comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))),
+        cst.Arg(cst.Call(func=ctx.emit(row.paddle)))])
