@@ -1,6 +1,6 @@
 """torch.distributions rules (cases in tests/parity/cases/distributions.toml).
 
-- `dist_number_params` (Normal, LogNormal, Gamma: two parameters): paddle raises when one parameter is a
+- `dist_number_params` (Normal, LogNormal, Gamma, Uniform: two parameters): paddle raises when one parameter is a
   Tensor and the other a Python number (`Normal(mu, 1.0)`, common in torch code), and it does not broadcast
   its parameters (a 0-D tensor next to a [3] one gives mean/variance of shape [] where torch gives [3]).
   When one parameter is a number literal and the other a name or attribute, the number becomes
