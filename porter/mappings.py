@@ -248,6 +248,8 @@ def resolve_paddle(qualname: str) -> Any:
             continue
         for attr in parts[i:]:
             obj = getattr(obj, attr)
+            if obj is None:      # paddle.compat answers None for any unknown name instead of raising
+                raise AttributeError(f"{qualname}: {attr} is None")
         return obj
     raise ImportError(qualname)
 

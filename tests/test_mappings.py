@@ -69,3 +69,12 @@ def test_docs_mappings_md_is_current():
     from porter.mappings import render_markdown
     doc = Path(__file__).resolve().parent.parent / "docs" / "mappings.md"
     assert doc.read_text(encoding="utf-8") == render_markdown(default_table())
+
+
+def test_a_target_that_resolves_to_none_is_missing():
+    """paddle.compat answers None for any unknown attribute; --check must not take that as a target."""
+    pytest.importorskip("paddle")
+    from porter.mappings import resolve_paddle
+    with pytest.raises(AttributeError):
+        resolve_paddle("paddle.compat.no_such_function_anywhere")
+    assert resolve_paddle("paddle.compat.split") is not None
