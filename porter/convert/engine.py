@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+import ast
+
 import libcst as cst
 
 from porter.convert import imports
@@ -336,8 +338,9 @@ def convert_args(row: Row, args: list[cst.Arg]) -> CallPlan:
         if new:
             keep_positional = False
         out.extend(_keyword(arg, new_name, value) for new_name, value in new)
+    has_splat = any(a.star == "**" for a in args)       # the splat's helper adds defaults it lacks
     for name, value in row.defaults.items():
-        if name not in seen:
+        if name not in seen and not has_splat:
             new = _convert_one(row, name, literal_expr(value))
             if isinstance(new, str):        # torch's default is something paddle cannot do
                 return CallPlan(None, f"{new} (torch's default, {name}={value!r})")
@@ -382,17 +385,33 @@ def _splat_kwargs(row: Row | list[Row], arg: cst.Arg) -> cst.Arg:
     A key whose value needs converting (momentum, batch_first, ...) raises, naming it; an unsupported
     one is dropped when it is None (torch's default) and raises otherwise."""
     rows = row if isinstance(row, list) else [row]
-    rename, drop, refuse, unsupported = {}, [], [], []
+    rename, drop, refuse, unsupported, negate, one_minus = {}, [], [], [], {}, []
+    defaults: dict[str, tuple[str, object]] = {}
     for row in rows:
         sig = [a for a in (row.args or []) if a != "*"]
         for k, v in row.rename.items():
             if k in sig and rename.setdefault(k, v) != v:
                 refuse.append(k)                  # the rows disagree: the key must be written out
         drop += [k for k in row.drop if k in sig and k not in drop]
-        refuse += [k for k in sig if k in row.transform and k not in refuse]
+        for k in sig:
+            kind = row.transform.get(k)
+            if kind == "logical_not" and len(rows) == 1:
+                negate[k] = row.rename.get(k, k)      # count_include_pad -> exclusive = not v
+            elif kind == "one_minus" and len(rows) == 1:
+                one_minus.append(k)                   # BatchNorm momentum -> 1 - m
+            elif kind and k not in refuse:
+                refuse.append(k)
         unsupported += [k for k in sig if k in row.unsupported and k not in unsupported]
+        if len(rows) == 1:                            # torch defaults paddle does not share, when absent
+            for k, v in row.defaults.items():
+                new = _convert_one(row, k, literal_expr(v))
+                if isinstance(new, list) and len(new) == 1:
+                    try:
+                        defaults[k] = (new[0][0], ast.literal_eval(cst.Module([]).code_for_node(new[0][1])))
+                    except ValueError:
+                        pass
     rename = {k: v for k, v in rename.items() if k not in refuse}
-    if not (rename or drop or refuse or unsupported):
+    if not (rename or drop or refuse or unsupported or negate or one_minus or defaults):
         return arg
 
     def strings(names):
@@ -401,6 +420,9 @@ def _splat_kwargs(row: Row | list[Row], arg: cst.Arg) -> cst.Arg:
     mapping = cst.Dict([cst.DictElement(cst.SimpleString(repr(k)), cst.SimpleString(repr(v))) for k, v in rename.items()])
     call = cst.Call(func=cst.Name(KWARGS_HELPER), args=[
         cst.Arg(arg.value), cst.Arg(mapping), cst.Arg(strings(drop)), cst.Arg(strings(refuse)), cst.Arg(strings(unsupported))])
+    extra = [("negate", negate), ("one_minus", tuple(one_minus)), ("defaults", defaults)]
+    call = call.with_changes(args=[*call.args, *(cst.Arg(cst.parse_expression(repr(v)), keyword=cst.Name(k), equal=cst.AssignEqual(
+        whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace(""))) for k, v in extra if v)])
     call = call.with_changes(args=[a.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
                                    for a in call.args[:-1]] + [call.args[-1]])
     _helper_uses[0] += 1

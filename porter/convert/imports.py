@@ -269,15 +269,23 @@ def {STAND_IN}(name):
 
 
 _KWARGS_DEF = '''
-def _porter_kwargs(kwargs, rename, drop, refuse, unsupported):
+def _porter_kwargs(kwargs, rename, drop, refuse, unsupported, negate=None, one_minus=(), defaults=None):
     """porter: torch keyword arguments passed through ** to a paddle call, converted at run time."""
     out = {}
     for key, value in kwargs.items():
         if key in drop or (key in unsupported and value is None):
             continue
-        if key in refuse or key in unsupported:
+        if negate and key in negate:
+            out[negate[key]] = not value
+        elif key in one_minus:
+            out[key] = value if value is None else 1 - value
+        elif key in refuse or key in unsupported:
             raise TypeError(f"porter: {key}={value!r} passed through ** needs converting for paddle; pass it explicitly")
-        out[rename.get(key, key)] = value
+        else:
+            out[rename.get(key, key)] = value
+    for key, (paddle_key, value) in (defaults or {}).items():
+        if key not in kwargs:
+            out.setdefault(paddle_key, value)
     return out
 '''
 
