@@ -304,11 +304,14 @@ def convert_args(row: Row, args: list[cst.Arg]) -> CallPlan:
     splat = False
     n_pos_out = 0
     late: list[cst.Arg] = []          # `**` arguments decided at run time, after the keywords
+    splats: list[int] = []            # positions of the call's own `**kw`
     for i, arg in enumerate(args):
         if arg.star:                       # *a / **kw: mapped positions stop here
             splat = splat or arg.star == "*"
             keep_positional = keep_positional and arg.star == "*"
-            out.append(_splat_kwargs(row, arg) if arg.star == "**" else arg)
+            if arg.star == "**":
+                splats.append(len(out))       # converted once every written argument is known
+            out.append(arg)
             continue
         if arg.keyword is None:
             if splat or i >= positional_ok:
@@ -319,13 +322,17 @@ def convert_args(row: Row, args: list[cst.Arg]) -> CallPlan:
             if name not in sig:
                 return CallPlan(None, f"argument '{name}' is not in the torch signature known to porter")
         seen.add(name)
+        if row.transform.get(name) in REQUIRED and not _is_literal(arg.value):
+            # `bias=bias` where paddle has only bias=True: checked at run time (dropped when True)
+            late.append(_required_kwarg(name, arg.value, REQUIRED[row.transform[name]]))
+            continue
         if name == "dtype" and name in row.unsupported and arg.keyword is not None:
             # factory keyword `dtype=dtype` (None in most calls): dropped when None, raises otherwise
             if isinstance(arg.value, cst.Name) and arg.value.value == "None":
                 continue
             if isinstance(arg.value, (cst.Name, cst.Attribute)):
                 late.append(_splat_kwargs(row, cst.Arg(value=cst.Dict([cst.DictElement(
-                    cst.SimpleString("'dtype'"), arg.value)]), star="**")))
+                    cst.SimpleString("'dtype'"), arg.value)]), star="**"), written=set(sig)))
                 continue
         new = _convert_one(row, name, arg.value)
         if isinstance(new, str):
@@ -338,6 +345,8 @@ def convert_args(row: Row, args: list[cst.Arg]) -> CallPlan:
         if new:
             keep_positional = False
         out.extend(_keyword(arg, new_name, value) for new_name, value in new)
+    for i in splats:
+        out[i] = _splat_kwargs(row, out[i], written=seen)
     has_splat = any(a.star == "**" for a in args)       # the splat's helper adds defaults it lacks
     for name, value in row.defaults.items():
         if name not in seen and not has_splat:
@@ -378,7 +387,7 @@ KWARGS_HELPER = "_porter_kwargs"
 _helper_uses = [0]          # calls to the helper written in the file being converted (read by convert_module)
 
 
-def _splat_kwargs(row: Row | list[Row], arg: cst.Arg) -> cst.Arg:
+def _splat_kwargs(row: Row | list[Row], arg: cst.Arg, written: set[str] = frozenset()) -> cst.Arg:
     """`**kw` into a mapped call: its keys are known only at run time, so the row's renames and drops
     are applied then, by a small helper written into the file (`imports.HELPERS`): `**dd` with
     `dd = {"device": d, "dtype": None}` reaches `nn.Linear` as `**_porter_kwargs(dd, {}, ("device",), ...)`.
@@ -404,6 +413,8 @@ def _splat_kwargs(row: Row | list[Row], arg: cst.Arg) -> cst.Arg:
         unsupported += [k for k in sig if k in row.unsupported and k not in unsupported]
         if len(rows) == 1:                            # torch defaults paddle does not share, when absent
             for k, v in row.defaults.items():
+                if k in written:
+                    continue
                 new = _convert_one(row, k, literal_expr(v))
                 if isinstance(new, list) and len(new) == 1:
                     try:
@@ -427,6 +438,27 @@ def _splat_kwargs(row: Row | list[Row], arg: cst.Arg) -> cst.Arg:
                                    for a in call.args[:-1]] + [call.args[-1]])
     _helper_uses[0] += 1
     return arg.with_changes(value=call)
+
+
+REQUIRED = {"require_true": True, "require_false": False}      # transforms whose one allowed value is known
+
+
+def _is_literal(expr: cst.BaseExpression) -> bool:
+    try:
+        ast.literal_eval(cst.Module([]).code_for_node(expr))
+        return True
+    except (ValueError, SyntaxError):
+        return False
+
+
+def _required_kwarg(name: str, value: cst.BaseExpression, allowed: object) -> cst.Arg:
+    """`**_porter_kwargs({'bias': bias}, {}, (), (), (), required={'bias': True})`: dropped when the value
+    is the one paddle has, an error naming it otherwise."""
+    _helper_uses[0] += 1
+    call = cst.parse_expression(f"{KWARGS_HELPER}({{{name!r}: __v__}}, {{}}, (), (), (), required={{{name!r}: {allowed!r}}})")
+    call = call.with_changes(args=[call.args[0].with_changes(value=call.args[0].value.with_changes(elements=[
+        call.args[0].value.elements[0].with_changes(value=value)])), *call.args[1:]])
+    return cst.Arg(value=call, star="**")
 
 
 def _convert_one(row: Row, name: str, value: cst.BaseExpression) -> list[tuple[str, cst.BaseExpression]] | str:
