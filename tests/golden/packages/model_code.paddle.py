@@ -26,11 +26,15 @@ except ImportError:
     def _assert(condition: bool, message: str):
         assert condition, message
 
-def _porter_kwargs(kwargs, rename, drop, refuse, unsupported, negate=None, one_minus=(), defaults=None):
+def _porter_kwargs(kwargs, rename, drop, refuse, unsupported, negate=None, one_minus=(), defaults=None, required=None):
     """porter: torch keyword arguments passed through ** to a paddle call, converted at run time."""
     out = {}
     for key, value in kwargs.items():
         if key in drop or (key in unsupported and value is None):
+            continue
+        if required and key in required:
+            if value != required[key]:
+                raise TypeError(f"porter: {key}={value!r} has no paddle counterpart here (only {required[key]!r})")
             continue
         if negate and key in negate:
             out[negate[key]] = not value
