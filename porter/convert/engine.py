@@ -264,11 +264,12 @@ def _layer_spec(row: Row) -> tuple:
         npos = min(npos, row.args.index("*"))
     one_minus = [k for k, t in row.transform.items() if t == "one_minus"]
     flags = {k: _FLAGS[t] for k, t in row.transform.items() if t in _FLAGS}
-    refuse = [k for k in row.transform if k not in one_minus and k not in flags]
+    required = {k: REQUIRED[t] for k, t in row.transform.items() if t in REQUIRED}
+    refuse = [k for k in row.transform if k not in one_minus and k not in flags and k not in required]
     rename = {k: v for k, v in row.rename.items() if k in sig}
 
     return (tuple(sig), npos, rename, tuple(sorted(row.drop)), tuple(refuse), tuple(sorted(row.unsupported)),
-            tuple(one_minus), flags)
+            tuple(one_minus), flags, required)
 
 
 # boolean torch arguments whose False is a set of paddle keywords (their True is paddle's default): the
@@ -1068,6 +1069,7 @@ class Rewriter(cst.CSTTransformer):
     def _receiver_type(self, receiver: cst.BaseExpression) -> str:
         d = dotted(receiver)
         if d is not None:
+            name = d
             if "." not in d:                   # a plain name: this function's binding, else the module's
                 scope = self._func_ids[-1] if self._func_ids else 0
                 local = self.instances.get(f"{scope}:{d}")
@@ -1080,9 +1082,9 @@ class Rewriter(cst.CSTTransformer):
                 d = f"{self._class_names[-1]}:{d}"
             if d in self.instances:
                 return self.instances[d]
-            if self._ctx_names and d == self._ctx_names[-1]:
+            if self._ctx_names and name == self._ctx_names[-1]:
                 return FUNCTION_CTX
-            if d == "self" and self._class_is_module and self._class_is_module[-1]:
+            if name == "self" and self._class_is_module and self._class_is_module[-1]:
                 return MODULE
         return TENSOR
 

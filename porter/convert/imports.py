@@ -299,7 +299,7 @@ def _porter_layer(cls, torch_name):
     torch's positional order and keywords (`inplace=True`, `eps=`), paddle's layer is built."""
     cache = _porter_layer.__dict__.setdefault("cache", {})
     if cls not in cache:
-        args, npos, rename, drop, refuse, unsupported, one_minus, flags = _PORTER_LAYERS[torch_name]
+        args, npos, rename, drop, refuse, unsupported, one_minus, flags, required = _PORTER_LAYERS[torch_name]
 
         class Layer(cls):
             def __init__(self, *a, **kw):
@@ -308,7 +308,7 @@ def _porter_layer(cls, torch_name):
                 for key, when_false in flags.items():
                     if kw.pop(key, True) is False:
                         kw.update(when_false)
-                super().__init__(*a[:npos], **_porter_kwargs(kw, rename, drop, refuse, unsupported))
+                super().__init__(*a[:npos], **_porter_kwargs(kw, rename, drop, refuse, unsupported, required=required))
         Layer.__name__, Layer.__qualname__ = cls.__name__, cls.__qualname__
         cache[cls] = Layer
     return cache[cls]
@@ -316,7 +316,8 @@ def _porter_layer(cls, torch_name):
 
 # torch signature, leading positionals paddle shares, renames, drops, keys needing a written value,
 # unsupported keys (None only), keys whose value is 1 - v in paddle (BatchNorm momentum), and
-# boolean keys whose False sets paddle keywords (affine=False: weight_attr=False, bias_attr=False)
+# boolean keys whose False sets paddle keywords (affine=False: weight_attr=False, bias_attr=False), and
+# keys with the one value paddle has (RNN bias=True)
 _PORTER_LAYERS = {specs}
 '''
 
