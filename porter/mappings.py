@@ -109,9 +109,13 @@ class Table:
 
     def lookup(self, qualname: str) -> Row | None:
         row = self.rows.get(self.aliases.get(qualname, qualname))
-        if row is None and qualname.startswith("torch.nn.modules."):
-            # `torch.nn.modules.conv.Conv2d` is `torch.nn.Conv2d`: the public name of every layer class
-            row = self.rows.get(f"torch.nn.{qualname.rsplit('.', 1)[1]}")
+        if row is None:
+            # `torch.nn.modules.conv.Conv2d` is `torch.nn.Conv2d`, `torch.distributions.normal.Normal` is
+            # `torch.distributions.Normal`: a class defined in a submodule, under its public name
+            for private, public in _SUBMODULE_PACKAGES:
+                if qualname.startswith(private) and qualname.count(".") == private.count(".") + 1:
+                    row = self.rows.get(public + qualname.rsplit(".", 1)[1])
+                    break
         return row
 
     def method(self, name: str, owner: str) -> Row | None:
@@ -236,6 +240,11 @@ def load_table(directory: Path | None = None, *, check_targets: bool = False) ->
 def default_table() -> Table:
     """The tables are parsed once per process."""
     return load_table()
+
+
+# (prefix of a submodule-qualified name, the package that exports the same name)
+_SUBMODULE_PACKAGES = (("torch.nn.modules.", "torch.nn."), ("torch.distributions.", "torch.distributions."),
+                       ("torch.utils.data.", "torch.utils.data."), ("torch.optim.", "torch.optim."))
 
 
 def resolve_paddle(qualname: str) -> Any:
