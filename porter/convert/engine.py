@@ -109,8 +109,8 @@ class Analyzer(cst.CSTVisitor):
             target = f"{self._classes[-1]}:{target}"  # self.conv belongs to its class
         if target and isinstance(node.value, cst.Call):
             self.assigns.append((target, node.value.func))
-        elif target:
-            self.other_assigns.add(target)
+        elif target and not (isinstance(node.value, cst.Name) and node.value.value == "None"):
+            self.other_assigns.add(target)    # (`self.qkv = None` in another branch does not retype it)
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self._bases.append((node.name.value, [b.value for b in node.bases]))
@@ -280,6 +280,8 @@ _FLAGS = {"affine": {"weight_attr": False, "bias_attr": False},
 
 
 def _passes_one_minus(row: Row, call: cst.Call) -> bool:
+    if "one_minus" not in row.transform.values():
+        return False
     sig = [a for a in row.args if a != "*"]
     keys = {a.keyword.value if a.keyword is not None else (sig[i] if i < len(sig) else None)
             for i, a in enumerate(call.args) if not a.star}
@@ -706,6 +708,14 @@ class Rewriter(cst.CSTTransformer):
     def visit_Element(self, node: cst.Element) -> None:
         self._value_sites.add(id(node.value))
 
+    def visit_IfExp(self, node: cst.IfExp) -> None:
+        if id(node) in self._value_sites:            # `relu=nn.ReLU if fast else MyReLU`
+            self._value_sites.update((id(node.body), id(node.orelse)))
+
+    def visit_BooleanOperation(self, node: cst.BooleanOperation) -> None:
+        if id(node) in self._value_sites:            # `act_layer = act_layer or nn.Hardswish`
+            self._value_sites.update((id(node.left), id(node.right)))
+
     def visit_Return(self, node: cst.Return) -> None:
         if node.value is not None:
             self._value_sites.add(id(node.value))
@@ -968,6 +978,8 @@ class Rewriter(cst.CSTTransformer):
             # helper passes paddle's keywords through)
             return updated
         rows = [self.table.lookup(one) for one in q.split("|")]   # either class of a conditional
+        if any(r is not None and wrappable(r) and _passes_one_minus(r, updated) for r in rows):
+            return updated          # a `_porter_layer` branch converts momentum at run time: not twice
         if any(r is None or r.paddle is None or r.args is None or (r.rule and len(rows) == 1) for r in rows):
             return updated
         explicit = [a for a in updated.args if a.star != "**"]

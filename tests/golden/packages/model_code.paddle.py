@@ -76,6 +76,7 @@ def _porter_layer(cls, torch_name):
 # keys with the one value paddle has (RNN bias=True)
 _PORTER_LAYERS = {
     'torch.nn.BatchNorm2d': (('num_features', 'eps', 'momentum', 'affine', 'track_running_stats', 'device', 'dtype', 'bias'), 1, {'eps': 'epsilon'}, ('device',), (), ('dtype',), ('momentum',), {'affine': {'weight_attr': False, 'bias_attr': False}, 'track_running_stats': {'use_global_stats': False}, 'bias': {'bias_attr': False}}, {}),
+    'torch.nn.Linear': (('in_features', 'out_features', 'bias', 'device', 'dtype'), 2, {'bias': 'bias_attr'}, ('device',), (), ('dtype',), (), {}, {}),
 }
 
 
@@ -100,7 +101,7 @@ class Mlp(nn.Layer):
     def __init__(self, dim, hidden, bias=True, use_conv=False, device=None, dtype=None):
         super().__init__()
         dd = {"device": device, "dtype": dtype}
-        linear_layer = partial(nn.Conv2D, kernel_size=1) if use_conv else nn.Linear
+        linear_layer = partial(nn.Conv2D, kernel_size=1) if use_conv else _porter_layer(nn.Linear, 'torch.nn.Linear')
         self.fc1 = linear_layer(dim, hidden, bias_attr=bias, **_porter_kwargs(dd, {'bias': 'bias_attr'}, ('device',), (), ('dtype',)))
         self.norm = nn.LayerNorm(hidden, epsilon=1e-6, **_porter_kwargs(dd, {'eps': 'epsilon'}, ('device',), (), ('dtype',)))
         self.fused = False
