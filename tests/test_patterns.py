@@ -63,3 +63,21 @@ def test_class_values_and_partials_keep_their_argument_conversion():
     assert "norm_layer = _porter_layer(nn.BatchNorm2D, 'torch.nn.BatchNorm2d')" in code
     assert "functools.partial(_porter_layer(nn.BatchNorm2D, 'torch.nn.BatchNorm2d'), eps=1e-2, momentum=0.03)" in code
     np.testing.assert_allclose(p, t, rtol=1e-5, atol=1e-5)
+
+
+def test_converting_torchvision_itself_keeps_its_own_imports(tmp_path):
+    """torchvision's APIs are mapped for the model code that imports them; converting torchvision's own
+    source (a wheel root or the package folder) must keep its `from torchvision... import`."""
+    from porter.convert.paths import convert_path
+    for src in (tmp_path / "wheel", tmp_path / "wheel" / "torchvision"):
+        (tmp_path / "wheel" / "torchvision").mkdir(parents=True, exist_ok=True)
+        (tmp_path / "wheel" / "torchvision" / "__init__.py").write_text(
+            "from torchvision.ops.misc import FrozenBatchNorm2d\nimport torch\n", encoding="utf-8")
+        out = tmp_path / f"out_{src.name}"
+        convert_path(src, out, force=True)
+        init = out / "torchvision" / "__init__.py" if src.name == "wheel" else out / "__init__.py"
+        code = init.read_text(encoding="utf-8")
+        assert "from torchvision.ops.misc import FrozenBatchNorm2d" in code and "import paddle" in code
+    user = tmp_path / "user.py"
+    user.write_text("from torchvision.ops.misc import FrozenBatchNorm2d\nm = FrozenBatchNorm2d(3)\n", encoding="utf-8")
+    assert "BatchNorm2D" in convert_path(user).code

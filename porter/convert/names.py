@@ -21,13 +21,13 @@ TORCH_ROOTS = ("torch",)
 # einops' torch layers (einops itself works on paddle tensors: `rearrange` stays as it is)
 SOURCE_ROOTS = ("torch", "torchvision")
 SOURCE_PREFIXES = ("einops.layers.torch",)
-_own_package: str | None = None      # the package being converted is never treated as a source API
+_own_packages: frozenset[str] = frozenset()   # the packages being converted are never a source API
 
 
-def set_own_package(name: str | None) -> None:
+def set_own_package(names) -> None:
     """A directory run converting `torchvision` itself keeps its own `from torchvision import ...`."""
-    global _own_package
-    _own_package = name
+    global _own_packages
+    _own_packages = frozenset([names] if isinstance(names, str) else names or ())
 
 
 def dotted(expr: cst.BaseExpression) -> str | None:
@@ -61,7 +61,7 @@ def module_name(node: cst.BaseExpression) -> str:
 def is_torch(qualname: str) -> bool:
     root = qualname.split(".", 1)[0]
     if root in SOURCE_ROOTS:
-        return root != _own_package
+        return root not in _own_packages
     return any(qualname == p or qualname.startswith(p + ".") for p in SOURCE_PREFIXES)
 
 

@@ -248,7 +248,7 @@ def _convert_dependencies(path: Path, rel: str, dst: Path) -> FileResult:
     return FileResult(rel, copied=True, dependencies=changes)
 
 
-def _convert_job(job: tuple[str, str, str, str | None]) -> FileResult:
+def _convert_job(job: tuple[str, str, str, tuple[str, ...]]) -> FileResult:
     from porter.convert.names import set_own_package
     set_own_package(job[3])
     try:
@@ -268,9 +268,11 @@ def _convert_dir(src: Path, out: Path, force: bool, jobs: int | None = None, pro
         raise InputError(f"{out}: already exists and is not empty (pass --force to write into it)")
     report = ConversionReport(str(src), str(out))
     results: dict[str, FileResult] = {}
-    python: list[tuple[str, str, str, str | None]] = []
+    python: list[tuple[str, str, str, tuple[str, ...]]] = []
     order: list[str] = []
-    own = src.resolve().name if (src / "__init__.py").exists() else None
+    # the package(s) being converted: SRC itself, or the packages directly inside it (a wheel's root)
+    own = (src.resolve().name,) if (src / "__init__.py").exists() else tuple(
+        sorted(d.name for d in src.iterdir() if d.is_dir() and (d / "__init__.py").exists()))
     for dirpath, dirnames, filenames in os.walk(src):
         dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not (Path(dirpath) / d).is_symlink())
         for name in sorted(filenames):
