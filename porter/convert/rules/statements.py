@@ -23,6 +23,8 @@ def assert_statement(row, call: cst.Call, ctx):
         return Unsupported("only `torch._assert(cond[, msg])` as a whole statement converts (to `assert`)")
     test = _one_logical_line(args[0].value)
     msg = _one_logical_line(args[1].value) if len(args) == 2 else None
+    if isinstance(msg, cst.Lambda):          # torch._check(cond, lambda: "...") builds the message lazily
+        msg = cst.Call(func=msg.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()]))
     return ctx.replace_statement(call, cst.Assert(test=test, msg=msg))
 
 
