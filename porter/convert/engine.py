@@ -243,7 +243,8 @@ LAYER_HELPER = "_porter_layer"
 def wrappable(row: Row | None) -> bool:
     """A torch layer class whose calls need converting, passed around as a value (`act_layer=nn.ReLU`):
     written as `_porter_layer(nn.ReLU, ...)`, a subclass that takes torch's arguments at run time."""
-    if row is None or row.paddle is None or row.args is None or row.rule or row.instance:
+    if row is None or row.paddle is None or row.args is None or row.instance or \
+            (row.rule and row.rule not in WRAPPABLE_RULES):
         return False
     last = row.torch.rsplit(".", 1)[1]
     if not (row.torch.startswith("torch.nn.") and last[:1].isupper()) or row.is_method:
@@ -253,7 +254,13 @@ def wrappable(row: Row | None) -> bool:
         or tuple(row.rename.get(a, a) for a in sig[:len(row.paddle_positional())]) != row.paddle_positional()
 
 
+# rules that only refuse some values (ceil_mode, padding='same' with dilation): a class value of such a
+# row is still wrapped; `_porter_kwargs` refuses the same values at run time (`guard_same`)
+WRAPPABLE_RULES = {"layer_pool", "layer_conv"}
+
+
 def _layer_spec(row: Row) -> tuple:
+    """(torch signature, leading positionals paddle shares, `_porter_kwargs` keywords) for `_porter_layer`."""
     sig = [a for a in row.args if a != "*"]
     ppos = row.paddle_positional()
     npos = 0
@@ -262,14 +269,7 @@ def _layer_spec(row: Row) -> tuple:
         npos += 1
     if "*" in row.args:
         npos = min(npos, row.args.index("*"))
-    one_minus = [k for k, t in row.transform.items() if t == "one_minus"]
-    flags = {k: _FLAGS[t] for k, t in row.transform.items() if t in _FLAGS}
-    required = {k: REQUIRED[t] for k, t in row.transform.items() if t in REQUIRED}
-    refuse = [k for k in row.transform if k not in one_minus and k not in flags and k not in required]
-    rename = {k: v for k, v in row.rename.items() if k in sig}
-
-    return (tuple(sig), npos, rename, tuple(sorted(row.drop)), tuple(refuse), tuple(sorted(row.unsupported)),
-            tuple(one_minus), flags, required)
+    return tuple(sig), npos, _runtime_fields([row])
 
 
 # boolean torch arguments whose False is a set of paddle keywords (their True is paddle's default): the
@@ -390,15 +390,14 @@ KWARGS_HELPER = "_porter_kwargs"
 _helper_uses = [0]          # calls to the helper written in the file being converted (read by convert_module)
 
 
-def _splat_kwargs(row: Row | list[Row], arg: cst.Arg, written: set[str] = frozenset()) -> cst.Arg:
-    """`**kw` into a mapped call: its keys are known only at run time, so the row's renames and drops
-    are applied then, by a small helper written into the file (`imports.HELPERS`): `**dd` with
-    `dd = {"device": d, "dtype": None}` reaches `nn.Linear` as `**_porter_kwargs(dd, {}, ("device",), ...)`.
-    A key whose value needs converting (momentum, batch_first, ...) raises, naming it; an unsupported
-    one is dropped when it is None (torch's default) and raises otherwise."""
-    rows = row if isinstance(row, list) else [row]
+def _runtime_fields(rows: list[Row], written=frozenset()) -> dict:
+    """The `_porter_kwargs` keywords that convert torch keywords for these rows at run time."""
     rename, drop, refuse, unsupported, negate, one_minus = {}, [], [], [], {}, []
     defaults: dict[str, tuple[str, object]] = {}
+    flags: dict[str, dict] = {}
+    required: dict[str, object] = {}
+    add: dict[str, object] = {}
+    single = len(rows) == 1
     for row in rows:
         sig = [a for a in (row.args or []) if a != "*"]
         for k, v in row.rename.items():
@@ -407,14 +406,18 @@ def _splat_kwargs(row: Row | list[Row], arg: cst.Arg, written: set[str] = frozen
         drop += [k for k in row.drop if k in sig and k not in drop]
         for k in sig:
             kind = row.transform.get(k)
-            if kind == "logical_not" and len(rows) == 1:
+            if kind == "logical_not" and single:
                 negate[k] = row.rename.get(k, k)      # count_include_pad -> exclusive = not v
-            elif kind == "one_minus" and len(rows) == 1:
+            elif kind == "one_minus" and single:
                 one_minus.append(k)                   # BatchNorm momentum -> 1 - m
+            elif kind in _FLAGS and single:
+                flags[k] = _FLAGS[kind]               # affine=False -> weight_attr=False, bias_attr=False
+            elif kind in REQUIRED and single:
+                required[k] = REQUIRED[kind]          # RNN bias: only True
             elif kind and k not in refuse:
                 refuse.append(k)
         unsupported += [k for k in sig if k in row.unsupported and k not in unsupported]
-        if len(rows) == 1:                            # torch defaults paddle does not share, when absent
+        if single:                                    # torch defaults paddle does not share, when absent
             for k, v in row.defaults.items():
                 if k in written:
                     continue
@@ -424,21 +427,30 @@ def _splat_kwargs(row: Row | list[Row], arg: cst.Arg, written: set[str] = frozen
                         defaults[k] = (new[0][0], ast.literal_eval(cst.Module([]).code_for_node(new[0][1])))
                     except ValueError:
                         pass
+            add.update(row.add)
     rename = {k: v for k, v in rename.items() if k not in refuse}
-    if not (rename or drop or refuse or unsupported or negate or one_minus or defaults):
-        return arg
+    out = dict(rename=rename, drop=tuple(drop), refuse=tuple(refuse), unsupported=tuple(unsupported))
+    extra = dict(negate=negate, one_minus=tuple(one_minus), defaults=defaults, required=required, flags=flags,
+                 add=add, guard_same=any(r.rule == "layer_conv" for r in rows))
+    out.update({k: v for k, v in extra.items() if v})
+    return out
 
-    def strings(names):
-        return cst.Tuple([cst.Element(cst.SimpleString(repr(n))) for n in names]) if len(names) != 1 else \
-            cst.Tuple([cst.Element(cst.SimpleString(repr(names[0])), comma=cst.Comma())])
-    mapping = cst.Dict([cst.DictElement(cst.SimpleString(repr(k)), cst.SimpleString(repr(v))) for k, v in rename.items()])
+
+def _splat_kwargs(row: Row | list[Row], arg: cst.Arg, written: set[str] = frozenset()) -> cst.Arg:
+    """`**kw` into a mapped call: its keys are known only at run time, so the row's renames and drops
+    are applied then, by a small helper written into the file (`imports.HELPERS`): `**dd` with
+    `dd = {"device": d, "dtype": None}` reaches `nn.Linear` as `**_porter_kwargs(dd, {}, ("device",), ...)`.
+    A key whose value needs converting in a way the helper does not know raises, naming it; an
+    unsupported one is dropped when it is None (torch's default) and raises otherwise."""
+    fields = _runtime_fields(row if isinstance(row, list) else [row], written)
+    if not any(fields.values()):
+        return arg
+    positional = [fields.pop(k) for k in ("rename", "drop", "refuse", "unsupported")]
+    eq = cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace(""))
+    args = [cst.Arg(arg.value), *(cst.Arg(cst.parse_expression(repr(v))) for v in positional),
+            *(cst.Arg(cst.parse_expression(repr(v)), keyword=cst.Name(k), equal=eq) for k, v in fields.items())]
     call = cst.Call(func=cst.Name(KWARGS_HELPER), args=[
-        cst.Arg(arg.value), cst.Arg(mapping), cst.Arg(strings(drop)), cst.Arg(strings(refuse)), cst.Arg(strings(unsupported))])
-    extra = [("negate", negate), ("one_minus", tuple(one_minus)), ("defaults", defaults)]
-    call = call.with_changes(args=[*call.args, *(cst.Arg(cst.parse_expression(repr(v)), keyword=cst.Name(k), equal=cst.AssignEqual(
-        whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace(""))) for k, v in extra if v)])
-    call = call.with_changes(args=[a.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
-                                   for a in call.args[:-1]] + [call.args[-1]])
+        a.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))) for a in args[:-1]] + args[-1:])
     _helper_uses[0] += 1
     return arg.with_changes(value=call)
 
@@ -866,6 +878,8 @@ class Rewriter(cst.CSTTransformer):
                                      "assigning this attribute has no paddle counterpart")
                     return updated
                 self.found += 1
+                if _is_literal(cst.parse_expression(path)):
+                    return cst.parse_expression(path)
                 return cst.parse_expression(path.format(receiver) if "{}" in path else f"{receiver}.{path}")
             self.found += 1
             return cst.parse_expression(f"{receiver}.{path}")

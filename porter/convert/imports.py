@@ -269,8 +269,11 @@ def {STAND_IN}(name):
 
 
 _KWARGS_DEF = '''
-def _porter_kwargs(kwargs, rename, drop, refuse, unsupported, negate=None, one_minus=(), defaults=None, required=None):
-    """porter: torch keyword arguments passed through ** to a paddle call, converted at run time."""
+def _porter_kwargs(kwargs, rename, drop, refuse, unsupported, negate=None, one_minus=(), defaults=None,
+                   required=None, flags=None, add=None, guard_same=False):
+    \"\"\"porter: torch keyword arguments passed through ** to a paddle call, converted at run time.\"\"\"
+    if guard_same and kwargs.get("padding") == "same" and kwargs.get("dilation", 1) not in (1, (1,), (1, 1), (1, 1, 1)):
+        raise TypeError("porter: padding='same' with a dilation: paddle computes it as if the dilation were 1")
     out = {}
     for key, value in kwargs.items():
         if key in drop or (key in unsupported and value is None):
@@ -278,8 +281,12 @@ def _porter_kwargs(kwargs, rename, drop, refuse, unsupported, negate=None, one_m
         if required and key in required:
             if value != required[key]:
                 raise TypeError(f"porter: {key}={value!r} has no paddle counterpart here (only {required[key]!r})")
-            continue
-        if negate and key in negate:
+        elif flags and key in flags:
+            if value is False:
+                out.update(flags[key])
+            elif value is not True:
+                raise TypeError(f"porter: {key}={value!r} needs converting for paddle; pass True or False")
+        elif negate and key in negate:
             out[negate[key]] = not value
         elif key in one_minus:
             out[key] = value if value is None else 1 - value
@@ -290,34 +297,30 @@ def _porter_kwargs(kwargs, rename, drop, refuse, unsupported, negate=None, one_m
     for key, (paddle_key, value) in (defaults or {}).items():
         if key not in kwargs:
             out.setdefault(paddle_key, value)
+    for key, value in (add or {}).items():
+        out.setdefault(key, value)
     return out
 '''
 
 _LAYER_DEF = '''
 def _porter_layer(cls, torch_name):
-    """porter: a torch layer class passed as a value (`act_layer=nn.ReLU`): wherever it is called, with
-    torch's positional order and keywords (`inplace=True`, `eps=`), paddle's layer is built."""
+    \"\"\"porter: a torch layer class passed as a value (`act_layer=nn.ReLU`): wherever it is called, with
+    torch's positional order and keywords (`inplace=True`, `eps=`), paddle's layer is built.\"\"\"
     cache = _porter_layer.__dict__.setdefault("cache", {})
     if cls not in cache:
-        args, npos, rename, drop, refuse, unsupported, one_minus, flags, required = _PORTER_LAYERS[torch_name]
+        args, npos, convert = _PORTER_LAYERS[torch_name]
 
         class Layer(cls):
             def __init__(self, *a, **kw):
                 kw.update(zip(args[npos:], a[npos:]))
-                kw = {k: (1 - v if k in one_minus and v is not None else v) for k, v in kw.items()}
-                for key, when_false in flags.items():
-                    if kw.pop(key, True) is False:
-                        kw.update(when_false)
-                super().__init__(*a[:npos], **_porter_kwargs(kw, rename, drop, refuse, unsupported, required=required))
+                super().__init__(*a[:npos], **_porter_kwargs(kw, **convert))
         Layer.__name__, Layer.__qualname__ = cls.__name__, cls.__qualname__
         cache[cls] = Layer
     return cache[cls]
 
 
-# torch signature, leading positionals paddle shares, renames, drops, keys needing a written value,
-# unsupported keys (None only), keys whose value is 1 - v in paddle (BatchNorm momentum), and
-# boolean keys whose False sets paddle keywords (affine=False: weight_attr=False, bias_attr=False), and
-# keys with the one value paddle has (RNN bias=True)
+# per torch layer: its signature, the leading positionals paddle shares, and how _porter_kwargs converts
+# the rest (renames, drops, momentum 1 - m, flags whose False sets paddle keywords, torch's defaults)
 _PORTER_LAYERS = {specs}
 '''
 

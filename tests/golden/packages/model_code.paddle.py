@@ -26,8 +26,11 @@ except ImportError:
     def _assert(condition: bool, message: str):
         assert condition, message
 
-def _porter_kwargs(kwargs, rename, drop, refuse, unsupported, negate=None, one_minus=(), defaults=None, required=None):
+def _porter_kwargs(kwargs, rename, drop, refuse, unsupported, negate=None, one_minus=(), defaults=None,
+                   required=None, flags=None, add=None, guard_same=False):
     """porter: torch keyword arguments passed through ** to a paddle call, converted at run time."""
+    if guard_same and kwargs.get("padding") == "same" and kwargs.get("dilation", 1) not in (1, (1,), (1, 1), (1, 1, 1)):
+        raise TypeError("porter: padding='same' with a dilation: paddle computes it as if the dilation were 1")
     out = {}
     for key, value in kwargs.items():
         if key in drop or (key in unsupported and value is None):
@@ -35,8 +38,12 @@ def _porter_kwargs(kwargs, rename, drop, refuse, unsupported, negate=None, one_m
         if required and key in required:
             if value != required[key]:
                 raise TypeError(f"porter: {key}={value!r} has no paddle counterpart here (only {required[key]!r})")
-            continue
-        if negate and key in negate:
+        elif flags and key in flags:
+            if value is False:
+                out.update(flags[key])
+            elif value is not True:
+                raise TypeError(f"porter: {key}={value!r} needs converting for paddle; pass True or False")
+        elif negate and key in negate:
             out[negate[key]] = not value
         elif key in one_minus:
             out[key] = value if value is None else 1 - value
@@ -47,6 +54,8 @@ def _porter_kwargs(kwargs, rename, drop, refuse, unsupported, negate=None, one_m
     for key, (paddle_key, value) in (defaults or {}).items():
         if key not in kwargs:
             out.setdefault(paddle_key, value)
+    for key, value in (add or {}).items():
+        out.setdefault(key, value)
     return out
 
 
@@ -55,28 +64,23 @@ def _porter_layer(cls, torch_name):
     torch's positional order and keywords (`inplace=True`, `eps=`), paddle's layer is built."""
     cache = _porter_layer.__dict__.setdefault("cache", {})
     if cls not in cache:
-        args, npos, rename, drop, refuse, unsupported, one_minus, flags, required = _PORTER_LAYERS[torch_name]
+        args, npos, convert = _PORTER_LAYERS[torch_name]
 
         class Layer(cls):
             def __init__(self, *a, **kw):
                 kw.update(zip(args[npos:], a[npos:]))
-                kw = {k: (1 - v if k in one_minus and v is not None else v) for k, v in kw.items()}
-                for key, when_false in flags.items():
-                    if kw.pop(key, True) is False:
-                        kw.update(when_false)
-                super().__init__(*a[:npos], **_porter_kwargs(kw, rename, drop, refuse, unsupported, required=required))
+                super().__init__(*a[:npos], **_porter_kwargs(kw, **convert))
         Layer.__name__, Layer.__qualname__ = cls.__name__, cls.__qualname__
         cache[cls] = Layer
     return cache[cls]
 
 
-# torch signature, leading positionals paddle shares, renames, drops, keys needing a written value,
-# unsupported keys (None only), keys whose value is 1 - v in paddle (BatchNorm momentum), and
-# boolean keys whose False sets paddle keywords (affine=False: weight_attr=False, bias_attr=False), and
-# keys with the one value paddle has (RNN bias=True)
+# per torch layer: its signature, the leading positionals paddle shares, and how _porter_kwargs converts
+# the rest (renames, drops, momentum 1 - m, flags whose False sets paddle keywords, torch's defaults)
 _PORTER_LAYERS = {
-    'torch.nn.BatchNorm2d': (('num_features', 'eps', 'momentum', 'affine', 'track_running_stats', 'device', 'dtype', 'bias'), 1, {'eps': 'epsilon'}, ('device',), (), ('dtype',), ('momentum',), {'affine': {'weight_attr': False, 'bias_attr': False}, 'track_running_stats': {'use_global_stats': False}, 'bias': {'bias_attr': False}}, {}),
-    'torch.nn.Linear': (('in_features', 'out_features', 'bias', 'device', 'dtype'), 2, {'bias': 'bias_attr'}, ('device',), (), ('dtype',), (), {}, {}),
+    'torch.nn.BatchNorm2d': (('num_features', 'eps', 'momentum', 'affine', 'track_running_stats', 'device', 'dtype', 'bias'), 1, {'rename': {'eps': 'epsilon'}, 'drop': ('device',), 'refuse': (), 'unsupported': ('dtype',), 'one_minus': ('momentum',), 'flags': {'affine': {'weight_attr': False, 'bias_attr': False}, 'track_running_stats': {'use_global_stats': False}, 'bias': {'bias_attr': False}}}),
+    'torch.nn.Conv2d': (('in_channels', 'out_channels', 'kernel_size', 'stride', 'padding', 'dilation', 'groups', 'bias', 'padding_mode', 'device', 'dtype'), 7, {'rename': {'bias': 'bias_attr'}, 'drop': ('device',), 'refuse': (), 'unsupported': ('dtype',), 'guard_same': True}),
+    'torch.nn.Linear': (('in_features', 'out_features', 'bias', 'device', 'dtype'), 2, {'rename': {'bias': 'bias_attr'}, 'drop': ('device',), 'refuse': (), 'unsupported': ('dtype',)}),
 }
 
 
@@ -89,7 +93,7 @@ def pad_to(x, size: int):
 
 class GroupNorm1(nn.GroupNorm):
     def __init__(self, num_channels, **kwargs):
-        super().__init__(1, num_channels, **_porter_kwargs(kwargs, {'eps': 'epsilon'}, ('device',), ('affine', 'bias'), ('dtype',)))
+        super().__init__(1, num_channels, **_porter_kwargs(kwargs, {'eps': 'epsilon'}, ('device',), (), ('dtype',), flags={'affine': {'weight_attr': False, 'bias_attr': False}, 'bias': {'bias_attr': False}}))
 
     def forward(self, x):
         return F.group_norm(x, self._num_groups, weight=self.weight, bias=self.bias, epsilon=self._epsilon)
@@ -101,8 +105,8 @@ class Mlp(nn.Layer):
     def __init__(self, dim, hidden, bias=True, use_conv=False, device=None, dtype=None):
         super().__init__()
         dd = {"device": device, "dtype": dtype}
-        linear_layer = partial(nn.Conv2D, kernel_size=1) if use_conv else _porter_layer(nn.Linear, 'torch.nn.Linear')
-        self.fc1 = linear_layer(dim, hidden, bias_attr=bias, **_porter_kwargs(dd, {'bias': 'bias_attr'}, ('device',), (), ('dtype',)))
+        linear_layer = partial(_porter_layer(nn.Conv2D, 'torch.nn.Conv2d'), kernel_size=1) if use_conv else _porter_layer(nn.Linear, 'torch.nn.Linear')
+        self.fc1 = linear_layer(dim, hidden, bias_attr=bias, **_porter_kwargs(dd, {'bias': 'bias_attr'}, ('device',), (), ('dtype',), guard_same=True))
         self.norm = nn.LayerNorm(hidden, epsilon=1e-6, **_porter_kwargs(dd, {'eps': 'epsilon'}, ('device',), (), ('dtype',)))
         self.fused = False
 
