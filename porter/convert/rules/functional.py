@@ -277,3 +277,30 @@ def functional_linear(row, call: cst.Call, ctx):
             if owner is not None and owner.weights == "linear":
                 return generic(dataclasses.replace(row, transform={}), call)
     return generic(row, call)
+
+
+@rule("batch_norm_stats")
+def batch_norm_stats(row, call: cst.Call, ctx):
+    """`F.batch_norm(x, None, None, training=True)` (batch statistics only, timm's StdConv): paddle
+    needs running-stat tensors; throwaway ones (zeros, ones of x's channel count) take their place, which
+    training=True only updates. With training not literally True, torch's None stats would raise too."""
+    from porter.convert.rules._callargs import bind
+    b = bind(call.args, [a for a in row.args if a != "*"])
+    if isinstance(b, str):
+        return generic(row, call)
+    none = [k for k in ("running_mean", "running_var") if k in b.named
+            and isinstance(b.named[k], cst.Name) and b.named[k].value == "None"]
+    if not none:
+        return generic(row, call)
+    training = b.named.get("training")
+    if not (isinstance(training, cst.Name) and training.value == "True") or "input" not in b.named:
+        return Unsupported("running stats None: paddle needs tensors (converted only with training=True)")
+    channels = f"[{cst.Module([]).code_for_node(b.named['input'])}.shape[1]]"
+    fill = {"running_mean": f"{cst.Module([]).code_for_node(ctx.emit('paddle.zeros'))}({channels})",
+            "running_var": f"{cst.Module([]).code_for_node(ctx.emit('paddle.ones'))}({channels})"}
+    sig = [a for a in row.args if a != "*"]
+    args = []
+    for i, a in enumerate(call.args):
+        name = a.keyword.value if a.keyword is not None else sig[i]
+        args.append(a.with_changes(value=cst.parse_expression(fill[name])) if name in none else a)
+    return generic(row, call.with_changes(args=args))
