@@ -339,10 +339,28 @@ def _porter_attr(obj, name):
 _PORTER_ATTRS = {attrs}
 '''
 
+_SDPA_DEF = '''
+def _porter_sdpa(query, key, value, attn_mask=None, *args, **kwargs):
+    """porter: torch's scaled_dot_product_attention takes any number of leading dimensions, paddle.compat's
+    exactly [batch, heads, seq, dim]: other ranks are flattened to that around the call."""
+    import paddle
+    sdpa = paddle.compat.nn.functional.scaled_dot_product_attention
+    if query.ndim == 4:
+        return sdpa(query, key, value, attn_mask, *args, **kwargs)
+    lead = list(query.shape[:-2])
+
+    def four(t):
+        return t.reshape([-1, 1, *t.shape[-2:]])
+    if attn_mask is not None and attn_mask.ndim == query.ndim:
+        attn_mask = four(attn_mask)
+    out = sdpa(four(query), four(key), four(value), attn_mask, *args, **kwargs)
+    return out.reshape(lead + list(out.shape[-2:]))
+'''
+
 # helpers the conversion may call, each written once into a file, before the first statement using it
 # (_porter_layer calls _porter_kwargs: placed first, it pulls _porter_kwargs in before itself)
 HELPERS = {STAND_IN: _STAND_IN_DEF, "_porter_layer": _LAYER_DEF, "_porter_kwargs": _KWARGS_DEF,
-           "_porter_attr": _ATTR_DEF}
+           "_porter_attr": _ATTR_DEF, "_porter_sdpa": _SDPA_DEF}
 
 
 def add_helpers(module: cst.Module, layer_specs: dict | None = None, attribute_paths: dict | None = None) -> cst.Module:

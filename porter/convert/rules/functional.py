@@ -304,3 +304,16 @@ def batch_norm_stats(row, call: cst.Call, ctx):
         name = a.keyword.value if a.keyword is not None else sig[i]
         args.append(a.with_changes(value=cst.parse_expression(fill[name])) if name in none else a)
     return generic(row, call.with_changes(args=args))
+
+
+@rule("sdpa_any_rank")
+def sdpa_any_rank(row, call: cst.Call, ctx):
+    """`F.scaled_dot_product_attention(q, k, v, ...)`: torch takes any number of leading dimensions
+    (timm's hiera and nest pass 5-D), paddle.compat's exactly four; `_porter_sdpa` (written into the file)
+    flattens other ranks around paddle.compat's function and passes 4-D inputs straight through."""
+    from porter.convert.engine import _helper_uses
+    new = generic(row, call)
+    if isinstance(new, Unsupported):
+        return new
+    _helper_uses[0] += 1
+    return new.with_changes(func=cst.Name("_porter_sdpa"))
