@@ -62,8 +62,8 @@ def _porter_kwargs(kwargs, rename, drop, refuse, unsupported, negate=None, one_m
 def _porter_layer(cls, torch_name):
     """porter: a torch layer class passed as a value (`act_layer=nn.ReLU`): wherever it is called, with
     torch's positional order and keywords (`inplace=True`, `eps=`), paddle's layer is built."""
-    cache = _porter_layer.__dict__.setdefault("cache", {})
-    if cls not in cache:
+    cache, key = _porter_layer.__dict__.setdefault("cache", {}), (cls, torch_name)
+    if key not in cache:
         args, npos, convert = _PORTER_LAYERS[torch_name]
 
         class Layer(cls):
@@ -71,8 +71,8 @@ def _porter_layer(cls, torch_name):
                 kw.update(zip(args[npos:], a[npos:]))
                 super().__init__(*a[:npos], **_porter_kwargs(kw, **convert))
         Layer.__name__, Layer.__qualname__ = cls.__name__, cls.__qualname__
-        cache[cls] = Layer
-    return cache[cls]
+        cache[key] = Layer      # (two torch layers may share a paddle class: ZeroPad2d, ConstantPad2d)
+    return cache[key]
 
 
 # per torch layer: its signature, the leading positionals paddle shares, and how _porter_kwargs converts
