@@ -107,6 +107,17 @@ class Table:
     aliases: Mapping[str, str]          # alternative torch name -> canonical row key
     methods: Mapping[str, Mapping[str, Row]]  # method name -> owner -> row
 
+    @functools.cached_property
+    def attribute_paths(self) -> dict[str, list[str]]:
+        """torch layer attribute -> the plain paddle attribute names rows give it (`out_channels` ->
+        [`_out_channels`]), derived once from the rows' `attributes`."""
+        out: dict[str, set[str]] = {}
+        for row in self.rows.values():
+            for name, path in row.attributes.items():
+                if path.isidentifier():
+                    out.setdefault(name, set()).add(path)
+        return {name: sorted(paths) for name, paths in out.items()}
+
     def lookup(self, qualname: str) -> Row | None:
         row = self.rows.get(self.aliases.get(qualname, qualname))
         if row is None:

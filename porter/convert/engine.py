@@ -1063,8 +1063,7 @@ class Rewriter(cst.CSTTransformer):
         d = dotted(original.value)
         if d is None or d == "self" or d.split(".")[0] in self.b.foreign or self.b.resolve(original.value) is not None:
             return None
-        paths = sorted({row.attributes[name] for row in self.table.rows.values()
-                        if name in row.attributes and row.attributes[name].isidentifier()})
+        paths = self.table.attribute_paths.get(name, [])
         if not paths:
             return None
         self.attribute_paths[name] = paths
